@@ -1,0 +1,131 @@
+"""genver: version tracking for GenAI applications, with MLflow 3's LoggedModel API.
+
+``import genver as mlflow`` runs MLflow's examples for these APIs::
+
+    import genver as mlflow
+
+    mlflow.set_active_model(name="my-agent-v1.0")   # creates the version if missing
+    model = mlflow.create_external_model(name="rag-v2.1", params={"llm": "gpt-4"})
+
+Module-level functions are bound methods of one default ``Genver`` instance.
+"""
+
+from __future__ import annotations
+
+from genver import data, entities, exceptions
+from genver.client import GenverClient, MlflowClient
+from genver.context import ActiveModel
+from genver.entities import (
+    Dataset,
+    Experiment,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    Run,
+    RunStatus,
+    ViewType,
+)
+from genver.exceptions import GenverError, MlflowException
+from genver.fluent import ActiveRun, Genver
+from genver.fluent.base import _default_holder
+
+__version__ = "0.1.0"
+
+_default = Genver()
+_default_holder[0] = _default
+
+# tracking store
+set_tracking_uri = _default.set_tracking_uri
+get_tracking_uri = _default.get_tracking_uri
+is_tracking_uri_set = _default.is_tracking_uri_set
+# experiments
+set_experiment = _default.set_experiment
+create_experiment = _default.create_experiment
+get_experiment = _default.get_experiment
+get_experiment_by_name = _default.get_experiment_by_name
+delete_experiment = _default.delete_experiment
+search_experiments = _default.search_experiments
+# runs
+start_run = _default.start_run
+end_run = _default.end_run
+active_run = _default.active_run
+last_active_run_id = _default.last_active_run_id
+get_run = _default.get_run
+search_runs = _default.search_runs
+log_param = _default.log_param
+log_params = _default.log_params
+log_metric = _default.log_metric
+log_metrics = _default.log_metrics
+log_input = _default.log_input
+set_tag = _default.set_tag
+set_tags = _default.set_tags
+# versions
+set_active_model = _default.set_active_model
+get_active_model_id = _default.get_active_model_id
+clear_active_model = _default.clear_active_model
+create_external_model = _default.create_external_model
+initialize_logged_model = _default.initialize_logged_model
+finalize_logged_model = _default.finalize_logged_model
+get_logged_model = _default.get_logged_model
+last_logged_model = _default.last_logged_model
+search_logged_models = _default.search_logged_models
+log_model_params = _default.log_model_params
+set_logged_model_tags = _default.set_logged_model_tags
+delete_logged_model_tag = _default.delete_logged_model_tag
+delete_logged_model = _default.delete_logged_model
+
+__all__ = [
+    "ActiveModel",
+    "ActiveRun",
+    "Dataset",
+    "Experiment",
+    "Genver",
+    "GenverClient",
+    "GenverError",
+    "LoggedModel",
+    "LoggedModelStatus",
+    "Metric",
+    "MlflowClient",
+    "MlflowException",
+    "Run",
+    "RunStatus",
+    "ViewType",
+    "active_run",
+    "clear_active_model",
+    "create_experiment",
+    "create_external_model",
+    "data",
+    "delete_experiment",
+    "delete_logged_model",
+    "delete_logged_model_tag",
+    "end_run",
+    "entities",
+    "exceptions",
+    "finalize_logged_model",
+    "get_active_model_id",
+    "get_experiment",
+    "get_experiment_by_name",
+    "get_logged_model",
+    "get_run",
+    "get_tracking_uri",
+    "initialize_logged_model",
+    "is_tracking_uri_set",
+    "last_active_run_id",
+    "last_logged_model",
+    "log_input",
+    "log_metric",
+    "log_metrics",
+    "log_model_params",
+    "log_param",
+    "log_params",
+    "search_experiments",
+    "search_logged_models",
+    "search_runs",
+    "set_active_model",
+    "set_experiment",
+    "set_logged_model_tags",
+    "set_tag",
+    "set_tags",
+    "set_tracking_uri",
+    "start_run",
+]

@@ -1,0 +1,79 @@
+"""Every setting genver reads, declared once with its environment variables.
+
+Precedence is always: explicit argument > environment > default. Settings are read from a
+mapping passed in (``os.environ`` by default), so tests never have to mutate the real
+environment.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One setting: the environment variables that set it (first wins) and its default."""
+
+    env_vars: tuple[str, ...]
+    default: str | None
+    doc: str
+
+    def get(self, environ: Mapping[str, str] | None = None) -> str | None:
+        env = os.environ if environ is None else environ
+        for name in self.env_vars:
+            value = env.get(name)
+            if value is not None and value.strip() != "":
+                return value.strip()
+        return self.default
+
+    def get_float(self, environ: Mapping[str, str] | None = None) -> float:
+        from genver.exceptions import InvalidArgumentError
+
+        raw = self.get(environ)
+        try:
+            return float(raw)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(
+                f"Invalid value {raw!r} for {self.env_vars[0]}: expected a number, e.g. {self.default!r}."
+            ) from None
+
+
+DEFAULT_TRACKING_URI = "sqlite:///genver.db"
+
+TRACKING_URI = Setting(
+    ("GENVER_TRACKING_URI", "MLFLOW_TRACKING_URI"),
+    None,
+    "Where genver stores data: sqlite:///path, postgresql://..., or http(s)://host:port. "
+    f"Default {DEFAULT_TRACKING_URI} in the working directory.",
+)
+ACTIVE_MODEL_ID = Setting(
+    ("GENVER_ACTIVE_MODEL_ID", "MLFLOW_ACTIVE_MODEL_ID", "_MLFLOW_ACTIVE_MODEL_ID"),
+    None,
+    "The version traces link to when none is set in code: a model id, or a version name that is "
+    "resolved (and created if missing) in the active experiment.",
+)
+EXPERIMENT_NAME = Setting(
+    ("GENVER_EXPERIMENT_NAME", "MLFLOW_EXPERIMENT_NAME"),
+    None,
+    "The experiment used when none is set in code (created if missing).",
+)
+EXPERIMENT_ID = Setting(
+    ("GENVER_EXPERIMENT_ID", "MLFLOW_EXPERIMENT_ID"),
+    None,
+    "The experiment id used when none is set in code; wins over the name.",
+)
+SQLITE_BUSY_TIMEOUT = Setting(
+    ("GENVER_SQLITE_BUSY_TIMEOUT",),
+    "60",
+    "Seconds a SQLite writer waits for another writer before giving up.",
+)
+TRACKING_USER = Setting(
+    ("GENVER_USER", "MLFLOW_TRACKING_USERNAME", "USER", "USERNAME"),
+    None,
+    "The user recorded on runs and versions (tag mlflow.user).",
+)
+
+#: Environment variables that ``clear_active_model()`` removes, as MLflow does.
+ACTIVE_MODEL_ENV_VARS = ACTIVE_MODEL_ID.env_vars

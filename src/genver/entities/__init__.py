@@ -1,0 +1,26 @@
+"""Immutable value objects shared by every layer. They carry no store handle and do no I/O."""
+
+from genver.entities.dataset import Dataset
+from genver.entities.experiment import Experiment, LifecycleStage, ViewType
+from genver.entities.logged_model import LoggedModel, LoggedModelStatus
+from genver.entities.metric import Metric
+from genver.entities.paged_list import PagedList
+from genver.entities.run import DatasetInput, LoggedModelInput, Run, RunData, RunInfo, RunInputs, RunStatus
+
+__all__ = [
+    "Dataset",
+    "DatasetInput",
+    "Experiment",
+    "LifecycleStage",
+    "LoggedModel",
+    "LoggedModelInput",
+    "LoggedModelStatus",
+    "Metric",
+    "PagedList",
+    "Run",
+    "RunData",
+    "RunInfo",
+    "RunInputs",
+    "RunStatus",
+    "ViewType",
+]

@@ -1,0 +1,90 @@
+"""The genver exception tree.
+
+Every error genver raises on purpose is a :class:`GenverError`. Each subclass also inherits the
+builtin that matches its meaning, so ``except ValueError`` keeps working for callers that do not
+know genver::
+
+    GenverError (Exception)                       error_code
+     ├── InvalidArgumentError (ValueError)         INVALID_PARAMETER_VALUE
+     │    └── InvalidFilterError                   INVALID_PARAMETER_VALUE
+     ├── NotFoundError (LookupError)               RESOURCE_DOES_NOT_EXIST
+     ├── AlreadyExistsError                        RESOURCE_ALREADY_EXISTS
+     ├── StoreError                                INTERNAL_ERROR
+     │    └── StoreUnavailableError (ConnectionError)  TEMPORARILY_UNAVAILABLE
+     └── TracingError                              INTERNAL_ERROR
+
+``MlflowException`` is an alias of :class:`GenverError` so that MLflow-style code such as
+``except mlflow.exceptions.MlflowException as e: e.error_code`` runs unchanged.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExistsError",
+    "GenverError",
+    "InvalidArgumentError",
+    "InvalidFilterError",
+    "MlflowException",
+    "NotFoundError",
+    "StoreError",
+    "StoreUnavailableError",
+    "TracingError",
+]
+
+
+class GenverError(Exception):
+    """Base class of every error genver raises on purpose.
+
+    ``error_code`` is the MLflow-compatible code string, e.g. ``"INVALID_PARAMETER_VALUE"``.
+    """
+
+    default_error_code = "INTERNAL_ERROR"
+
+    def __init__(self, message: object = "", error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = str(message)
+        self.error_code = error_code or self.default_error_code
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgumentError(GenverError, ValueError):
+    """An argument has a bad value; the message names it and says what is expected."""
+
+    default_error_code = "INVALID_PARAMETER_VALUE"
+
+
+class InvalidFilterError(InvalidArgumentError):
+    """A filter or ``order_by`` string could not be parsed; the message gives position and token."""
+
+
+class NotFoundError(GenverError, LookupError):
+    """The experiment, run, model or trace does not exist (or was deleted)."""
+
+    default_error_code = "RESOURCE_DOES_NOT_EXIST"
+
+
+class AlreadyExistsError(GenverError):
+    """Creating or writing would overwrite something that already exists."""
+
+    default_error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class StoreError(GenverError):
+    """The store failed in a way that is not the caller's fault."""
+
+    default_error_code = "INTERNAL_ERROR"
+
+
+class StoreUnavailableError(StoreError, ConnectionError):
+    """The store cannot be reached right now; retrying later may succeed."""
+
+    default_error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class TracingError(GenverError):
+    """An internal tracing failure (only ever raised under pytest; logged otherwise)."""
+
+
+MlflowException = GenverError

@@ -1,0 +1,201 @@
+"""The fluent API's core: the store behind it, the tracking URI and experiments."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import sys
+import threading
+from collections.abc import Mapping, MutableMapping, Sequence
+from typing import Any
+
+from genver import context as ctx
+from genver.client import GenverClient
+from genver.config import DEFAULT_TRACKING_URI, EXPERIMENT_ID, EXPERIMENT_NAME, TRACKING_USER
+from genver.entities import Experiment, PagedList, ViewType
+from genver.exceptions import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from genver.gitinfo import cached_git_info
+from genver.store.base import Store
+
+log = logging.getLogger("genver")
+
+
+class FluentBase:
+    """State shared by the fluent mixins: the client (opened lazily) and the context."""
+
+    def __init__(
+        self,
+        *,
+        store: Store | None = None,
+        tracking_uri: str | None = None,
+        environ: MutableMapping[str, str] | None = None,
+    ) -> None:
+        self._environ: MutableMapping[str, str] = os.environ if environ is None else environ
+        self._explicit_store = store
+        self._tracking_uri = tracking_uri
+        self._client: GenverClient | None = None
+        self._client_uri: str | None = None
+        self._client_lock = threading.Lock()
+        self._experiment_id: str | None = None
+        self._models = ctx.ModelContext()
+        self._runs = ctx.RunContext()
+        self._last = ctx.ThreadLast()
+        self._context_tags_cache: dict[str, str] | None = None
+        self._env_models: dict[tuple[str, str], str] = {}
+        self._env_lock = threading.Lock()
+        self._env_failed: set[str] = set()
+        self._datasets_logged: set[tuple[str, str, str]] = set()
+
+    # -- store / tracking URI -------------------------------------------------------------------
+    @property
+    def client(self) -> GenverClient:
+        """The client on the current tracking URI (opened on first use, reopened if it changed)."""
+        if self._explicit_store is not None:
+            if self._client is None:
+                self._client = GenverClient(store=self._explicit_store)
+            return self._client
+        uri = self.get_tracking_uri()
+        client = self._client
+        if client is not None and self._client_uri == uri:
+            return client
+        with self._client_lock:
+            if self._client is None or self._client_uri != uri:
+                from genver.store import store_for_uri
+
+                old = self._client
+                self._client = GenverClient(store=store_for_uri(uri))
+                self._client_uri = uri
+                if old is not None:
+                    old.close()
+            return self._client
+
+    def set_tracking_uri(self, uri: str | os.PathLike[str]) -> None:
+        """Where data goes: ``sqlite:///path``, ``postgresql://...`` or a plain folder/file path."""
+        text = os.fspath(uri)
+        if not isinstance(text, str) or not text.strip():
+            raise InvalidArgumentError(f"Invalid tracking URI {uri!r}: expected e.g. 'sqlite:///genver.db'.")
+        if "://" not in text:  # a path: a SQLite file there
+            text = "sqlite:///" + os.path.abspath(
+                text if text.endswith(".db") else os.path.join(text, "genver.db")
+            )
+        self._tracking_uri = text
+        if self is _default_holder[0]:
+            ctx.set_process_tracking_uri(text)
+        self._experiment_id = None
+
+    def get_tracking_uri(self) -> str:
+        """The tracking URI in effect (``sqlite:///genver.db`` when nothing is set)."""
+        if self._tracking_uri:
+            return self._tracking_uri
+        return ctx.resolve_tracking_uri(None, self._environ)
+
+    def is_tracking_uri_set(self) -> bool:
+        return (
+            bool(self._tracking_uri) or ctx.resolve_tracking_uri(None, self._environ) != DEFAULT_TRACKING_URI
+        )
+
+    # -- experiments -------------------------------------------------------------------------------
+    def set_experiment(
+        self, experiment_name: str | None = None, experiment_id: str | None = None
+    ) -> Experiment:
+        """Make an experiment active, creating it by name if it does not exist."""
+        if (experiment_name is None) == (experiment_id is None):
+            raise InvalidArgumentError("Pass exactly one of experiment_name or experiment_id.")
+        client = self.client
+        if experiment_id is not None:
+            exp = client.get_experiment(str(experiment_id))
+        else:
+            assert experiment_name is not None
+            found = client.get_experiment_by_name(experiment_name)
+            if found is None:
+                with contextlib.suppress(AlreadyExistsError):  # another process may win the race
+                    client.create_experiment(experiment_name)
+                found = client.get_experiment_by_name(experiment_name)
+                assert found is not None
+            exp = found
+        if exp.lifecycle_stage != "active":
+            raise InvalidArgumentError(
+                f"Experiment {exp.name!r} (id {exp.experiment_id!r}) is deleted: restore it first "
+                "(GenverClient().restore_experiment) or pick another name."
+            )
+        self._experiment_id = exp.experiment_id
+        return exp
+
+    def create_experiment(
+        self, name: str, artifact_location: str | None = None, tags: Mapping[str, Any] | None = None
+    ) -> str:
+        return self.client.create_experiment(name, artifact_location, tags)
+
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        return self.client.get_experiment(experiment_id)
+
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        return self.client.get_experiment_by_name(name)
+
+    def delete_experiment(self, experiment_id: str) -> None:
+        self.client.delete_experiment(experiment_id)
+
+    def search_experiments(
+        self,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int | None = None,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+    ) -> list[Experiment]:
+        """All experiments matching the filter (every page, up to ``max_results``)."""
+        out: list[Experiment] = []
+        token: str | None = None
+        while True:
+            page: PagedList[Experiment] = self.client.search_experiments(
+                view_type,
+                min(1000, max_results - len(out)) if max_results else 1000,
+                filter_string,
+                order_by,
+                token,
+            )
+            out.extend(page)
+            token = page.token
+            if not token or (max_results is not None and len(out) >= max_results):
+                return out
+
+    def _current_experiment_id(self) -> str:
+        """Active run's experiment > ``set_experiment`` > env id > env name > ``"0"``."""
+        stack = self._runs.stack()
+        if stack:
+            return self.client.get_run(stack[-1]).info.experiment_id
+        if self._experiment_id is not None:
+            return self._experiment_id
+        env_id = EXPERIMENT_ID.get(self._environ)
+        if env_id is not None:
+            return env_id
+        env_name = EXPERIMENT_NAME.get(self._environ)
+        if env_name is not None:
+            return self.set_experiment(experiment_name=env_name).experiment_id
+        return "0"
+
+    def _context_tags(self) -> dict[str, str]:
+        """``mlflow.user``, ``mlflow.source.*`` and git tags, computed once per process."""
+        if self._context_tags_cache is None:
+            tags = {"mlflow.source.type": "LOCAL"}
+            user = TRACKING_USER.get(self._environ)
+            if user:
+                tags["mlflow.user"] = user
+            script = sys.argv[0] if sys.argv and sys.argv[0] else ""
+            if script:
+                tags["mlflow.source.name"] = script
+            git = cached_git_info(os.getcwd())
+            if git is not None:
+                tags["mlflow.source.git.commit"] = git.commit
+                if git.branch:
+                    tags["mlflow.source.git.branch"] = git.branch
+            self._context_tags_cache = tags
+        return dict(self._context_tags_cache)
+
+
+def not_found(exc: NotFoundError) -> bool:
+    return isinstance(exc, NotFoundError)
+
+
+#: Holds the default instance once genver/__init__ creates it (set_tracking_uri is process-wide).
+_default_holder: list[object] = [None]

@@ -1,0 +1,280 @@
+"""Versions in the fluent API: ``set_active_model``, ``create_external_model`` and friends."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from genver.config import ACTIVE_MODEL_ENV_VARS, ACTIVE_MODEL_ID
+from genver.context import ActiveModel, ModelFrame
+from genver.entities import LoggedModel, LoggedModelStatus
+from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
+from genver.fluent.runs import RunsAPI, _check_format
+from genver.validation import check_model_name, check_params
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+log = logging.getLogger("genver")
+EXTERNAL_TAG = "mlflow.model.isExternal"
+
+
+class ModelsAPI(RunsAPI):
+    # -- the active version -------------------------------------------------------------------
+    def set_active_model(self, *, name: str | None = None, model_id: str | None = None) -> ActiveModel:
+        """Make a version active: traces and metrics link to it.
+
+        By name, the latest version with that name in the active experiment is used, and created
+        if there is none. Called plainly it stays active process-wide; as a ``with`` block it is
+        active inside the block only.
+
+        >>> with genver.set_active_model(name="my-agent-v2.0") as model:  # doctest: +SKIP
+        ...     print(model.model_id)
+        """
+        if name is None and model_id is None:
+            raise InvalidArgumentError("Either name or model_id must be provided.")
+        if model_id is not None:
+            model = self.client.get_logged_model(model_id)
+            if name is not None and model.name != name:
+                raise InvalidArgumentError(
+                    f"LoggedModel with model_id {model_id!r} has name {model.name!r}, which does not match "
+                    f"the provided name {name!r}."
+                )
+        else:
+            assert name is not None
+            model = self._get_or_create_by_name(name)
+        return self._activate(model, set_by_user=True)
+
+    def _activate(self, model: LoggedModel, *, set_by_user: bool) -> ActiveModel:
+        frame = ModelFrame(model.model_id, set_by_user)
+        activation = self._models.activate(frame)
+        fields = {k: v for k, v in model.to_dictionary().items() if k != "status"}
+        return ActiveModel(
+            **fields,
+            status=model.status,
+            set_by_user=set_by_user,
+            _context=self._models,
+            _activation=activation,
+        )
+
+    def _get_or_create_by_name(self, name: str) -> LoggedModel:
+        check_model_name(name)
+        exp_id = self._current_experiment_id()
+        found = self.client.store.find_logged_model(experiment_id=exp_id, name=name)
+        if found is not None:
+            return found
+        log.info("LoggedModel %r does not exist in experiment %s: creating it.", name, exp_id)
+        return self.create_external_model(name=name, experiment_id=exp_id, _reuse_latest=True)
+
+    def get_active_model_id(self) -> str | None:
+        """The id of the active version in this context, or None (the env var is resolved once)."""
+        frame = self._models.current()
+        if frame is not None:
+            return frame.model_id
+        return self._env_model_id()
+
+    def _active_model_id_for_logging(self) -> str | None:
+        return self.get_active_model_id()
+
+    def active_model_id_for_tracing(self) -> str | None:
+        """The version a trace starting now links to (with the worker-thread fallback)."""
+        frame = self._models.for_tracing()
+        if frame is not None:
+            return frame.model_id
+        return self._env_model_id()
+
+    def clear_active_model(self) -> None:
+        """No version is active afterwards, not even the one from the environment variables."""
+        for var in ACTIVE_MODEL_ENV_VARS:
+            self._environ.pop(var, None)
+        self._models.clear()
+
+    def _env_model_id(self) -> str | None:
+        """Resolve ``GENVER_ACTIVE_MODEL_ID`` / ``MLFLOW_ACTIVE_MODEL_ID`` once: an existing id,
+        else a version name (created if missing) in the active experiment. Never raises."""
+        value = ACTIVE_MODEL_ID.get(self._environ)
+        if value is None:
+            return None
+        cache = self._env_models
+        key = (self.get_tracking_uri(), value)
+        if key in cache:
+            return cache[key]
+        with self._env_lock:
+            if key in cache:
+                return cache[key]
+            try:
+                resolved = self._resolve_model_ref(value)
+            except GenverError as exc:
+                if value not in self._env_failed:
+                    self._env_failed.add(value)
+                    log.warning(
+                        "Could not resolve active model %r from the environment (will retry): %s", value, exc
+                    )
+                return None
+            cache[key] = resolved
+            return resolved
+
+    def _resolve_model_ref(self, value: str) -> str:
+        if value.startswith("m-"):
+            try:
+                return self.client.get_logged_model(value).model_id
+            except NotFoundError:
+                pass
+        return self._get_or_create_by_name(value).model_id
+
+    # -- creating versions ---------------------------------------------------------------------
+    def create_external_model(
+        self,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        model_type: str | None = None,
+        experiment_id: str | None = None,
+        *,
+        _reuse_latest: bool = False,
+    ) -> LoggedModel:
+        """Create a ``READY`` version for an app whose code lives outside genver.
+
+        >>> genver.create_external_model(name="agent-v1.0", params={"temperature": "0.7"})  # doctest: +SKIP
+        """
+        all_tags = dict(tags or {})
+        all_tags[EXTERNAL_TAG] = "true"
+        model = self._create(
+            name,
+            source_run_id,
+            all_tags,
+            params,
+            model_type,
+            experiment_id,
+            LoggedModelStatus.READY,
+            _reuse_latest,
+        )
+        return model
+
+    def initialize_logged_model(
+        self,
+        name: str | None = None,
+        source_run_id: str | None = None,
+        tags: Mapping[str, Any] | None = None,
+        params: Mapping[str, str] | None = None,
+        model_type: str | None = None,
+        experiment_id: str | None = None,
+    ) -> LoggedModel:
+        """Create a ``PENDING`` version, to be finalized with ``finalize_logged_model``."""
+        return self._create(
+            name, source_run_id, tags, params, model_type, experiment_id, LoggedModelStatus.PENDING, False
+        )
+
+    def _create(
+        self,
+        name: str | None,
+        source_run_id: str | None,
+        tags: Mapping[str, Any] | None,
+        params: Mapping[str, str] | None,
+        model_type: str | None,
+        experiment_id: str | None,
+        status: LoggedModelStatus,
+        reuse: bool,
+    ) -> LoggedModel:
+        check_params(params)  # fail before resolving anything
+        stack = self._runs.stack()
+        if source_run_id is None and stack:
+            source_run_id = stack[-1]
+        if experiment_id is None:
+            if stack:
+                experiment_id = self.client.get_run(stack[-1]).info.experiment_id
+            elif source_run_id is not None and self._experiment_id is None:
+                experiment_id = self.client.get_run(source_run_id).info.experiment_id
+            else:
+                experiment_id = self._current_experiment_id()
+        all_tags = self._context_tags()
+        all_tags.update(tags or {})
+        model = self.client.store.create_logged_model(
+            experiment_id=str(experiment_id),
+            name=name,
+            model_type=model_type,
+            source_run_id=source_run_id,
+            params=params,
+            tags=all_tags,
+            status=status,
+            reuse_latest_by_name=reuse,
+        )
+        self._last.model_id = model.model_id
+        return model
+
+    def finalize_logged_model(
+        self, model_id: str, status: LoggedModelStatus | str, status_message: str | None = None
+    ) -> LoggedModel:
+        """Set a version's final status: ``READY``, ``FAILED`` or ``FAILED_REGISTRATION``."""
+        return self.client.finalize_logged_model(model_id, status, status_message)
+
+    # -- reading and changing versions ------------------------------------------------------------
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """The version with its params, tags and metrics."""
+        return self.client.get_logged_model(model_id)
+
+    def last_logged_model(self) -> LoggedModel | None:
+        """The version this thread created last, or None."""
+        model_id = self._last.model_id
+        return self.client.get_logged_model(model_id) if model_id else None
+
+    def log_model_params(self, params: Mapping[str, str], model_id: str | None = None) -> None:
+        """Add string params to a version (the active one by default)."""
+        check_params(params)
+        self.client.log_model_params(self._model_or_active(model_id), params)
+
+    def set_logged_model_tags(self, model_id: str | None, tags: Mapping[str, Any]) -> None:
+        """Set tags on a version (upsert)."""
+        self.client.set_logged_model_tags(self._model_or_active(model_id), tags)
+
+    def delete_logged_model_tag(self, model_id: str | None, key: str) -> None:
+        self.client.delete_logged_model_tag(self._model_or_active(model_id), key)
+
+    def delete_logged_model(self, model_id: str) -> None:
+        """Soft-delete a version (module-level in genver; client-only in MLflow)."""
+        self.client.delete_logged_model(model_id)
+
+    def _model_or_active(self, model_id: str | None) -> str:
+        resolved = model_id if model_id is not None else self.get_active_model_id()
+        if resolved is None:
+            raise InvalidArgumentError(
+                "No model_id given and no active model: call set_active_model() or pass model_id."
+            )
+        return resolved
+
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
+        output_format: str = "pandas",
+    ) -> list[LoggedModel] | pd.DataFrame:
+        """Versions matching a filter, every page up to ``max_results``, as a DataFrame or list.
+
+        >>> genver.search_logged_models(filter_string="params.llm = 'gpt-4' AND tags.env = 'prod'",
+        ...                              output_format="list")  # doctest: +SKIP
+        """
+        _check_format(output_format)
+        if max_results is not None and (
+            isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
+        ):
+            raise InvalidArgumentError(f"Invalid max_results {max_results!r}: expected a positive integer.")
+        ids = [str(e) for e in experiment_ids] if experiment_ids else [self._current_experiment_id()]
+        models: list[LoggedModel] = []
+        token: str | None = None
+        while max_results is None or len(models) < max_results:
+            page_size = 1000 if max_results is None else min(1000, max_results - len(models))
+            page = self.client.search_logged_models(ids, filter_string, datasets, page_size, order_by, token)
+            models.extend(page)
+            token = page.token
+            if not token:
+                break
+        if output_format == "list":
+            return models
+        from genver.fluent.frames import models_frame
+
+        return models_frame(models)

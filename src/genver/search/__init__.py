@@ -1,0 +1,1 @@
+"""Filter strings and ``order_by`` terms: parsed here, compiled to SQL by the store."""

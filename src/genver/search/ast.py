@@ -1,0 +1,154 @@
+"""The parsed form of a filter string, shared by the parser and the SQL compiler.
+
+A filter such as ``params.llm = 'gpt-4' AND (metrics.acc > 0.9 OR tags.env IN ('prod', 'staging'))``
+parses into::
+
+    And((Comparison(kind="param", key="llm", op="=", value="gpt-4"),
+         Or((Comparison(kind="metric", key="acc", op=">", value=0.9),
+             Comparison(kind="tag", key="env", op="IN", value=("prod", "staging"))))))
+
+Nodes are plain values: the compiler (``genver.store.sql.filters``) turns them into SQL with
+bound parameters only.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+Kind = Literal["attribute", "param", "tag", "metric", "metadata", "span"]
+ValueType = Literal["string", "number"]
+Op = Literal["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"]
+
+STRING_OPS: frozenset[str] = frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"})
+NUMBER_OPS: frozenset[str] = frozenset({"=", "!=", "<", "<=", ">", ">="})
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """``<kind>.<key> <op> <value>``; ``value`` is a tuple for ``IN`` / ``NOT IN``."""
+
+    kind: Kind
+    key: str
+    op: Op
+    value: str | float | tuple[str, ...]
+    position: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Node, ...]
+
+
+Node = Comparison | And | Or
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBy:
+    """One ``order_by`` term: ``kind`` is ``attribute`` or ``metric`` (or ``param``/``tag`` for runs)."""
+
+    kind: Kind
+    key: str
+    ascending: bool = True
+    dataset_name: str | None = None
+    dataset_digest: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FilterSchema:
+    """What one searchable entity accepts.
+
+    ``attributes`` maps each canonical attribute to its value type; ``aliases`` maps other
+    spellings (``creation_time``) to canonical names; ``prefixes`` maps a key prefix without the
+    dot (``params``, ``param``, ``tags``, ``attributes``...) to the kind it selects;
+    ``kind_types`` gives the value type of each non-attribute kind (metrics are numbers).
+    ``order_kinds`` lists the kinds ``order_by`` accepts.
+    """
+
+    entity: str
+    attributes: Mapping[str, ValueType]
+    aliases: Mapping[str, str] = field(default_factory=dict)
+    prefixes: Mapping[str, Kind] = field(default_factory=dict)
+    kind_types: Mapping[Kind, ValueType] = field(default_factory=dict)
+    order_kinds: frozenset[Kind] = frozenset({"attribute", "metric"})
+
+
+_COMMON_PREFIXES: dict[str, Kind] = {
+    "attribute": "attribute",
+    "attributes": "attribute",
+    "attr": "attribute",
+    "param": "param",
+    "params": "param",
+    "parameter": "param",
+    "parameters": "param",
+    "tag": "tag",
+    "tags": "tag",
+    "metric": "metric",
+    "metrics": "metric",
+}
+_COMMON_KIND_TYPES: dict[Kind, ValueType] = {"param": "string", "tag": "string", "metric": "number"}
+
+LOGGED_MODELS = FilterSchema(
+    entity="logged models",
+    attributes={
+        "model_id": "string",
+        "name": "string",
+        "model_type": "string",
+        "status": "string",
+        "source_run_id": "string",
+        "experiment_id": "string",
+        "creation_timestamp": "number",
+        "last_updated_timestamp": "number",
+    },
+    aliases={
+        "creation_time": "creation_timestamp",
+        "creation_timestamp_ms": "creation_timestamp",
+        "last_updated_timestamp_ms": "last_updated_timestamp",
+        "last_updated_time": "last_updated_timestamp",
+        "id": "model_id",
+        "model_name": "name",
+    },
+    prefixes=_COMMON_PREFIXES,
+    kind_types=_COMMON_KIND_TYPES,
+    order_kinds=frozenset({"attribute", "metric"}),
+)
+
+RUNS = FilterSchema(
+    entity="runs",
+    attributes={
+        "run_id": "string",
+        "run_name": "string",
+        "status": "string",
+        "user_id": "string",
+        "artifact_uri": "string",
+        "experiment_id": "string",
+        "lifecycle_stage": "string",
+        "start_time": "number",
+        "end_time": "number",
+    },
+    aliases={"run_uuid": "run_id", "created": "start_time", "name": "run_name"},
+    prefixes=_COMMON_PREFIXES,
+    kind_types=_COMMON_KIND_TYPES,
+    order_kinds=frozenset({"attribute", "metric", "param", "tag"}),
+)
+
+EXPERIMENTS = FilterSchema(
+    entity="experiments",
+    attributes={
+        "experiment_id": "string",
+        "name": "string",
+        "lifecycle_stage": "string",
+        "creation_time": "number",
+        "last_update_time": "number",
+    },
+    aliases={"creation_timestamp": "creation_time", "last_update_timestamp": "last_update_time"},
+    prefixes={"attribute": "attribute", "attributes": "attribute", "tag": "tag", "tags": "tag"},
+    kind_types={"tag": "string"},
+    order_kinds=frozenset({"attribute"}),
+)

@@ -1,0 +1,32 @@
+"""Stores: one interface (``base.Store``), resolved from a tracking URI by ``store_for_uri``.
+
+The SQL store (and SQLAlchemy with it) is imported only when a store is first opened, which keeps
+``import genver`` fast.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from genver.store.base import Store
+
+
+def store_for_uri(uri: str) -> Store:
+    """Open the store a tracking URI names: ``sqlite:///...``, ``postgresql://...``."""
+    from genver.exceptions import InvalidArgumentError
+
+    scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
+    if scheme.startswith("sqlite") or scheme.startswith("postgres"):
+        from genver.store.sql.store import SqlStore
+
+        return SqlStore(uri)
+    if scheme in ("http", "https"):
+        raise InvalidArgumentError(
+            f"Tracking URI {uri!r} names a genver server, which this build cannot reach yet: "
+            "use sqlite:///path or postgresql://user@host/db."
+        )
+    raise InvalidArgumentError(
+        f"Unsupported tracking URI {uri!r}: expected sqlite:///path/to/file.db, "
+        "postgresql://user@host:port/db or http(s)://host:port."
+    )

@@ -1,0 +1,198 @@
+"""The one interface every store implements: ``SqlStore`` (SQLite, PostgreSQL) and, later,
+``RestStore`` (a genver server).
+
+Methods are keyword-only past the id they act on, take and return entities only, and raise
+``GenverError`` subclasses: ``NotFoundError`` for unknown or deleted ids, ``InvalidArgumentError``
+for bad values (validated before anything is written), ``AlreadyExistsError`` for conflicts,
+``StoreUnavailableError`` when the backend cannot be reached.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from genver.entities import (
+    Dataset,
+    Experiment,
+    LoggedModel,
+    LoggedModelStatus,
+    Metric,
+    PagedList,
+    Run,
+    ViewType,
+)
+
+
+class Store(abc.ABC):
+    """Persistence for experiments, runs and versions (``LoggedModel``)."""
+
+    # -- experiments -----------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_experiment(
+        self, name: str, *, artifact_location: str | None = None, tags: Mapping[str, str] | None = None
+    ) -> str:
+        """Create an experiment and return its id; a taken name raises ``AlreadyExistsError``."""
+
+    @abc.abstractmethod
+    def get_experiment(self, experiment_id: str) -> Experiment:
+        """The experiment with this id (deleted ones included, as MLflow does)."""
+
+    @abc.abstractmethod
+    def get_experiment_by_name(self, name: str) -> Experiment | None:
+        """The experiment with this name, or None."""
+
+    @abc.abstractmethod
+    def search_experiments(
+        self,
+        *,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        filter_string: str | None = None,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Experiment]:
+        """One page of experiments matching the filter."""
+
+    @abc.abstractmethod
+    def update_experiment(
+        self,
+        experiment_id: str,
+        *,
+        new_name: str | None = None,
+        lifecycle_stage: str | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Rename, delete/restore (``lifecycle_stage``) or tag an experiment."""
+
+    # -- runs --------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def create_run(
+        self,
+        *,
+        experiment_id: str,
+        run_name: str | None = None,
+        start_time: int | None = None,
+        tags: Mapping[str, str] | None = None,
+        user_id: str | None = None,
+    ) -> Run:
+        """Start a run (status ``RUNNING``)."""
+
+    @abc.abstractmethod
+    def update_run(
+        self,
+        run_id: str,
+        *,
+        status: str | None = None,
+        end_time: int | None = None,
+        run_name: str | None = None,
+        lifecycle_stage: str | None = None,
+    ) -> Run:
+        """Change a run's status, end time, name or lifecycle stage."""
+
+    @abc.abstractmethod
+    def get_run(self, run_id: str) -> Run:
+        """The run with its latest metrics, params, tags and inputs."""
+
+    @abc.abstractmethod
+    def search_runs(
+        self,
+        *,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        view_type: ViewType = ViewType.ACTIVE_ONLY,
+        max_results: int = 1000,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Run]:
+        """One page of runs matching the filter."""
+
+    @abc.abstractmethod
+    def log_batch(
+        self,
+        run_id: str | None,
+        *,
+        metrics: Sequence[Metric] = (),
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+    ) -> None:
+        """Log metrics, params and tags on a run, atomically.
+
+        A metric with a ``model_id`` is also recorded on that version (with its dataset), and the
+        version is recorded as an input of the run. ``run_id`` may be None only when every metric
+        carries a ``model_id``. Re-logging a param with a different value raises
+        ``InvalidArgumentError``.
+        """
+
+    @abc.abstractmethod
+    def log_inputs(
+        self, run_id: str, *, datasets: Sequence[Dataset] = (), model_ids: Sequence[str] = ()
+    ) -> None:
+        """Record datasets and versions a run used (idempotent)."""
+
+    # -- versions (LoggedModel) ----------------------------------------------------------------
+    @abc.abstractmethod
+    def create_logged_model(
+        self,
+        *,
+        experiment_id: str,
+        name: str | None = None,
+        model_type: str | None = None,
+        source_run_id: str | None = None,
+        params: Mapping[str, str] | None = None,
+        tags: Mapping[str, str] | None = None,
+        status: LoggedModelStatus = LoggedModelStatus.PENDING,
+        reuse_latest_by_name: bool = False,
+    ) -> LoggedModel:
+        """Create a version. With ``reuse_latest_by_name`` the latest active version of that name
+        in the experiment is returned instead when one exists, atomically (no duplicate when two
+        processes race)."""
+
+    @abc.abstractmethod
+    def get_logged_model(self, model_id: str) -> LoggedModel:
+        """The version with params, tags and metrics; unknown or deleted → ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def find_logged_model(self, *, experiment_id: str, name: str) -> LoggedModel | None:
+        """The latest active version with this exact name in the experiment, or None."""
+
+    @abc.abstractmethod
+    def update_logged_model(
+        self,
+        model_id: str,
+        *,
+        status: LoggedModelStatus | None = None,
+        status_message: str | None = None,
+        deleted: bool = False,
+    ) -> LoggedModel | None:
+        """Finalize (status, message) or soft-delete a version; returns it unless deleted."""
+
+    @abc.abstractmethod
+    def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
+        """Upsert tags on a version."""
+
+    @abc.abstractmethod
+    def delete_logged_model_tag(self, model_id: str, key: str) -> None:
+        """Remove one tag; a missing key raises ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def log_logged_model_params(self, model_id: str, params: Mapping[str, str]) -> None:
+        """Add params to a version; params are write-once (same value again is a no-op)."""
+
+    @abc.abstractmethod
+    def search_logged_models(
+        self,
+        *,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, Any]] | None = None,
+        max_results: int = 100,
+        order_by: Sequence[Mapping[str, Any]] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[LoggedModel]:
+        """One page of versions matching the filter (MLflow's grammar plus OR and parentheses)."""
+
+    # -- lifecycle -----------------------------------------------------------------------------
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release connections."""

@@ -1,0 +1,182 @@
+"""Shared plumbing of the SQL store: the engine, transactions with retry, dialect-aware upserts."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from genver.exceptions import InvalidArgumentError, NotFoundError, StoreUnavailableError
+from genver.ids import now_ms
+from genver.store.sql import tables as t
+from genver.store.sql.engine import WRITE_OPTION, create_engine, is_transient, retry_delays, safe_url, sleep
+
+T = TypeVar("T")
+log = logging.getLogger("genver.store")
+
+DEFAULT_EXPERIMENT_ID = "0"
+DEFAULT_EXPERIMENT_NAME = "Default"
+
+
+class SqlBase:
+    """Engine ownership and transaction helpers; resource mixins build on these."""
+
+    def __init__(
+        self,
+        uri_or_engine: str | Engine,
+        *,
+        artifact_root: str | None = None,
+        clock: Callable[[], int] = now_ms,
+        busy_timeout: float = 60.0,
+        upgrade: bool = True,
+    ) -> None:
+        if isinstance(uri_or_engine, Engine):
+            self._engine = uri_or_engine
+            self.uri = uri_or_engine.url.render_as_string(hide_password=False)
+        else:
+            self.uri = uri_or_engine
+            self._engine = create_engine(uri_or_engine, busy_timeout=busy_timeout)
+        self._clock = clock
+        self._artifact_root = artifact_root or self._default_artifact_root()
+        self.dialect = self._engine.dialect.name
+        if upgrade:
+            from genver.store.sql.migrate import upgrade as run_upgrade
+
+            self._guard(lambda: run_upgrade(self._engine))
+            self._ensure_default_experiment()
+
+    def _default_artifact_root(self) -> str:
+        url = self._engine.url
+        if url.get_backend_name() == "sqlite" and url.database not in (None, "", ":memory:"):
+            return os.path.join(os.path.dirname(os.path.abspath(url.database or "")), "genver-artifacts")
+        return os.path.abspath("genver-artifacts")
+
+    @property
+    def engine(self) -> Engine:
+        return self._engine
+
+    def close(self) -> None:
+        self._engine.dispose()
+
+    # -- transactions -------------------------------------------------------------------------
+    def _guard(self, fn: Callable[[], T]) -> T:
+        """Run ``fn``, retrying transient conflicts, and map connection failures to
+        ``StoreUnavailableError``."""
+        delays = retry_delays()
+        while True:
+            try:
+                return fn()
+            except (OperationalError, DBAPIError) as exc:
+                if is_transient(exc):
+                    delay = next(delays, None)
+                    if delay is not None:
+                        sleep(delay)
+                        continue
+                if isinstance(exc, OperationalError) or exc.connection_invalidated:
+                    raise StoreUnavailableError(
+                        f"The store at {safe_url(self.uri)} is unavailable: {exc.orig}"
+                    ) from exc
+                raise
+
+    def _read(self, fn: Callable[[Connection], T]) -> T:
+        def run() -> T:
+            with self._engine.connect() as conn:
+                return fn(conn)
+
+        return self._guard(run)
+
+    def _write(self, fn: Callable[[Connection], T]) -> T:
+        """Run ``fn`` in one write transaction (``BEGIN IMMEDIATE`` on SQLite), retried whole on
+        a transient conflict; an exception rolls everything back."""
+
+        def run() -> T:
+            with self._engine.connect() as conn:
+                conn.execution_options(**{WRITE_OPTION: True})
+                with conn.begin():
+                    return fn(conn)
+
+        return self._guard(run)
+
+    # -- dialect helpers ------------------------------------------------------------------------
+    def _insert(self, table: sa.Table) -> Any:
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    def _upsert(
+        self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]], keys: Sequence[str]
+    ) -> None:
+        if not rows:
+            return
+        stmt = self._insert(table)
+        update = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        conn.execute(stmt.on_conflict_do_update(index_elements=list(keys), set_=update), list(rows))
+
+    def _insert_ignore(self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
+        if rows:
+            conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+
+    @contextmanager
+    def _lock(self, conn: Connection, key: str) -> Iterator[None]:
+        """Serialize writers on ``key`` for the rest of the transaction (SQLite's write lock
+        already does; PostgreSQL takes an advisory lock)."""
+        if self.dialect == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
+        yield
+
+    # -- shared lookups --------------------------------------------------------------------------
+    def _experiment_int(self, experiment_id: object) -> int:
+        if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
+            return experiment_id
+        if isinstance(experiment_id, str) and experiment_id.strip().isdigit():
+            return int(experiment_id)
+        raise InvalidArgumentError(
+            f"Invalid experiment id {experiment_id!r}: expected a string of digits such as '0'."
+        )
+
+    def _active_experiment_row(self, conn: Connection, experiment_id: object) -> sa.Row[Any]:
+        exp_int = self._experiment_int(experiment_id)
+        row = conn.execute(sa.select(t.experiments).where(t.experiments.c.experiment_id == exp_int)).first()
+        if row is None:
+            raise NotFoundError(f"No experiment with id {str(experiment_id)!r}.")
+        if row.lifecycle_stage != "active":
+            raise InvalidArgumentError(
+                f"Experiment {row.name!r} (id {str(experiment_id)!r}) is deleted: restore it or use another one."
+            )
+        return row
+
+    def _ensure_default_experiment(self) -> None:
+        def ensure(conn: Connection) -> None:
+            now = self._clock()
+            self._insert_ignore(
+                conn,
+                t.experiments,
+                [
+                    {
+                        "experiment_id": 0,
+                        "name": DEFAULT_EXPERIMENT_NAME,
+                        "artifact_location": os.path.join(self._artifact_root, "0"),
+                        "lifecycle_stage": "active",
+                        "creation_time": now,
+                        "last_update_time": now,
+                    }
+                ],
+            )
+
+        exists = self._read(
+            lambda c: c.execute(
+                sa.select(t.experiments.c.experiment_id).where(t.experiments.c.experiment_id == 0)
+            ).first()
+        )
+        if exists is None:
+            self._write(ensure)

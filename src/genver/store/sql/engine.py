@@ -1,0 +1,129 @@
+"""Engines for SQLite and PostgreSQL, tuned so concurrent writers never see "database is locked".
+
+SQLite: WAL journal, a busy timeout, and every write transaction opened with ``BEGIN IMMEDIATE``
+so that a writer takes the write lock up front. A deferred transaction that upgrades from read to
+write can fail with SQLITE_BUSY without waiting on the busy timeout; taking the lock first makes
+SQLite's busy handler apply to every writer. Reads stay deferred and run beside writers (WAL).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import random
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+
+from genver.exceptions import InvalidArgumentError, StoreUnavailableError
+
+WRITE_OPTION = "genver_write"
+
+
+def normalize_url(uri: str) -> str:
+    """Map user-facing URIs to SQLAlchemy URLs (``postgresql://`` uses psycopg 3)."""
+    if uri.startswith("postgres://"):
+        uri = "postgresql://" + uri[len("postgres://") :]
+    if uri.startswith("postgresql://"):
+        uri = "postgresql+psycopg://" + uri[len("postgresql://") :]
+    return uri
+
+
+def create_engine(uri: str, *, busy_timeout: float = 60.0) -> Engine:
+    url = sa.engine.make_url(normalize_url(uri))
+    if url.get_backend_name() == "sqlite":
+        return _sqlite_engine(url, busy_timeout)
+    if url.get_backend_name() == "postgresql":
+        return sa.create_engine(
+            url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10}
+        )
+    raise InvalidArgumentError(f"Unsupported database {uri!r}: expected sqlite:///... or postgresql://...")
+
+
+def _sqlite_engine(url: sa.engine.URL, busy_timeout: float) -> Engine:
+    database = url.database or ""
+    if database and database != ":memory:" and not database.startswith("file:"):
+        folder = os.path.dirname(os.path.abspath(database))
+        if not os.path.isdir(folder):
+            raise InvalidArgumentError(
+                f"Cannot open SQLite database {database!r}: folder {folder!r} does not exist."
+            )
+    in_memory = database in ("", ":memory:")
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": busy_timeout, "check_same_thread": False}}
+    if in_memory:
+        # One shared connection, or every checkout would see a new empty database.
+        kwargs["poolclass"] = sa.pool.StaticPool
+    engine = sa.create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy (below) emit BEGIN itself instead of the sqlite3 module's implicit one.
+        dbapi_conn.isolation_level = None
+        cur = dbapi_conn.cursor()
+        if not in_memory:
+            cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA case_sensitive_like=ON")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+    return engine
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Errors worth retrying: a locked SQLite file, a dropped connection, a serialization conflict."""
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(
+        s in text
+        for s in (
+            "database is locked",
+            "database table is locked",
+            "could not serialize",
+            "deadlock detected",
+            "server closed the connection",
+            "connection refused",
+            "terminating connection",
+        )
+    )
+
+
+@contextlib.contextmanager
+def translate_errors(url: str) -> Iterator[None]:
+    """Turn driver errors that mean "cannot reach the database" into ``StoreUnavailableError``."""
+    try:
+        yield
+    except OperationalError as exc:
+        if is_transient(exc) or "connect" in str(exc).lower():
+            raise StoreUnavailableError(f"The store at {safe_url(url)} is unavailable: {exc.orig}") from exc
+        raise
+
+
+def retry_delays(attempts: int = 8, base: float = 0.02) -> Iterator[float]:
+    """Jittered exponential backoff for transient write conflicts."""
+    for i in range(attempts):
+        yield min(2.0, base * (2**i)) * (0.5 + random.random())
+
+
+def sleep(seconds: float) -> None:
+    time.sleep(seconds)
+
+
+def safe_url(uri: str) -> str:
+    """The URI with any password hidden, for messages."""
+    try:
+        return sa.engine.make_url(uri).render_as_string(hide_password=True)
+    except Exception:
+        return "<database>"

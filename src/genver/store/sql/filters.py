@@ -1,0 +1,95 @@
+"""Compile parsed filters (``genver.search.ast``) into SQLAlchemy expressions.
+
+Only bound parameters ever carry user values: keys and values become ``bindparam``s, column
+names come from a fixed table, so no input can reach the database as SQL text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.sql.elements import ColumnElement
+
+from genver.exceptions import InvalidFilterError
+from genver.search.ast import And, Comparison, Node, Or
+
+Expr = ColumnElement[bool]
+
+
+@dataclass(frozen=True)
+class Target:
+    """How one entity's filter maps onto tables.
+
+    ``columns`` maps attribute names to columns of the main table; ``kv`` maps a kind (param,
+    tag, metric...) to a function building the EXISTS clause for one comparison.
+    """
+
+    columns: Mapping[str, sa.ColumnElement[object]]
+    kv: Mapping[str, Callable[[Comparison], Expr]]
+    attribute_hook: Callable[[Comparison], object] | None = None
+
+
+def compile_filter(node: Node | None, target: Target) -> Expr | None:
+    if node is None:
+        return None
+    if isinstance(node, And):
+        return sa.and_(*(_required(compile_filter(n, target)) for n in node.items))
+    if isinstance(node, Or):
+        return sa.or_(*(_required(compile_filter(n, target)) for n in node.items))
+    if node.kind == "attribute":
+        column = target.columns.get(node.key)
+        if column is None:
+            raise InvalidFilterError(f"Attribute {node.key!r} cannot be used in this filter.")
+        value = target.attribute_hook(node) if target.attribute_hook else node.value
+        return compare(column, node.op, value)
+    build = target.kv.get(node.kind)
+    if build is None:
+        raise InvalidFilterError(f"Filters on {node.kind} keys are not supported here (key {node.key!r}).")
+    return build(node)
+
+
+def _required(expr: Expr | None) -> Expr:
+    assert expr is not None
+    return expr
+
+
+def compare(column: sa.ColumnElement[object], op: str, value: object) -> Expr:
+    """``column <op> value`` with ``value`` bound. LIKE is case-sensitive, ILIKE is not."""
+    if op == "=":
+        return column == value
+    if op == "!=":
+        return column != value
+    if op == "<":
+        return column < value
+    if op == "<=":
+        return column <= value
+    if op == ">":
+        return column > value
+    if op == ">=":
+        return column >= value
+    if op == "LIKE":
+        return column.like(value)
+    if op == "ILIKE":
+        return sa.func.lower(column).like(sa.func.lower(sa.literal(value, sa.String)))
+    if op == "IN":
+        return column.in_(list(value))  # type: ignore[call-overload]
+    if op == "NOT IN":
+        return column.not_in(list(value))  # type: ignore[call-overload]
+    raise InvalidFilterError(f"Unsupported operator {op!r}.")
+
+
+def kv_exists(
+    table: sa.Table, owner: sa.ColumnElement[object], owner_col: str, *, value_col: str = "value"
+) -> Callable[[Comparison], Expr]:
+    """EXISTS (a row of ``table`` for this owner with this key whose value matches)."""
+
+    def build(c: Comparison) -> Expr:
+        return sa.exists().where(
+            table.c[owner_col] == owner,
+            table.c.key == c.key,
+            compare(table.c[value_col], c.op, c.value),
+        )
+
+    return build

@@ -1,0 +1,10 @@
+"""Alembic environment: genver always passes an open connection in ``config.attributes``."""
+
+from __future__ import annotations
+
+from alembic import context
+
+connection = context.config.attributes["connection"]
+context.configure(connection=connection, render_as_batch=True, transaction_per_migration=False)
+with context.begin_transaction():
+    context.run_migrations()

@@ -1,0 +1,143 @@
+"""Checks on user input, run at the store boundary before anything is written.
+
+Each check raises ``InvalidArgumentError`` with a message that names the bad value (``!r``) and
+says what is expected.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from genver.exceptions import InvalidArgumentError
+
+MAX_NAME_LENGTH = 256
+MAX_KEY_LENGTH = 250
+MAX_PARAM_VALUE_LENGTH = 6000
+MAX_TAG_VALUE_LENGTH = 8000
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_model_name(name: object) -> str | None:
+    """A version name: any text but empty/blank, control characters or over 256 characters.
+
+    Unlike MLflow, ``.``, ``/``, ``:`` and quotes are allowed, so ``my-agent-v1.0`` works.
+    """
+    if name is None:
+        return None
+    if not isinstance(name, str):
+        raise InvalidArgumentError(
+            f"Invalid version name {name!r} of type {type(name).__name__}: expected a string such as 'my-agent-v1.0'."
+        )
+    if not name.strip():
+        raise InvalidArgumentError(f"Invalid version name {name!r}: it must contain a non-space character.")
+    if _CONTROL.search(name):
+        raise InvalidArgumentError(
+            f"Invalid version name {name!r}: control characters (newlines, tabs, NUL) are not allowed."
+        )
+    if len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgumentError(
+            f"Invalid version name {name[:40]!r}... of {len(name)} characters: at most {MAX_NAME_LENGTH} are allowed."
+        )
+    return name
+
+
+def check_experiment_name(name: object) -> str:
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"Invalid experiment name {name!r}: expected a non-empty string.")
+    if _CONTROL.search(name) or len(name) > MAX_NAME_LENGTH:
+        raise InvalidArgumentError(
+            f"Invalid experiment name {name!r}: at most {MAX_NAME_LENGTH} characters, no control characters."
+        )
+    return name
+
+
+def check_key(key: object, what: str) -> str:
+    """A param, tag or metric key: a non-empty string without control characters."""
+    if not isinstance(key, str) or not key.strip():
+        raise InvalidArgumentError(f"Invalid {what} key {key!r}: expected a non-empty string.")
+    if len(key) > MAX_KEY_LENGTH or _CONTROL.search(key):
+        raise InvalidArgumentError(
+            f"Invalid {what} key {key!r}: at most {MAX_KEY_LENGTH} characters, no control characters."
+        )
+    return key
+
+
+def check_params(params: Mapping[str, Any] | None, *, what: str = "Parameters") -> dict[str, str]:
+    """Params must be a mapping of string keys to string values; every bad entry is listed."""
+    if params is None:
+        return {}
+    if not isinstance(params, Mapping):
+        raise InvalidArgumentError(
+            f"{what} must be a dict of strings, got {params!r} of type {type(params).__name__}."
+        )
+    bad = [(k, v) for k, v in params.items() if not isinstance(v, str)]
+    if bad:
+        listing = "; ".join(f"{k!r}: {v!r} ({type(v).__name__})" for k, v in bad)
+        fixed = ", ".join(f"{k!r}: {str(v)!r}" for k, v in bad[:3])
+        raise InvalidArgumentError(
+            f"{what} must be strings, but {len(bad)} value(s) are not: {listing}. "
+            f"Convert them explicitly, e.g. {{{fixed}}}."
+        )
+    out: dict[str, str] = {}
+    for k, v in params.items():
+        check_key(k, "param")
+        if len(v) > MAX_PARAM_VALUE_LENGTH:
+            raise InvalidArgumentError(
+                f"Param {k!r} has a value of {len(v)} characters: at most {MAX_PARAM_VALUE_LENGTH} are allowed."
+            )
+        out[k] = v
+    return out
+
+
+def check_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
+    """Tag values are stringified (as MLflow does); keys must be valid, None values rejected."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, Mapping):
+        raise InvalidArgumentError(
+            f"Tags must be a dict of strings, got {tags!r} of type {type(tags).__name__}."
+        )
+    out: dict[str, str] = {}
+    for k, v in tags.items():
+        check_key(k, "tag")
+        if v is None:
+            raise InvalidArgumentError(f"Tag {k!r} has value None: expected a string.")
+        value = v if isinstance(v, str) else str(v)
+        if len(value) > MAX_TAG_VALUE_LENGTH:
+            raise InvalidArgumentError(
+                f"Tag {k!r} has a value of {len(value)} characters: at most {MAX_TAG_VALUE_LENGTH} are allowed."
+            )
+        out[k] = value
+    return out
+
+
+def check_metric_value(key: str, value: object) -> float:
+    """A metric value is a real number (NaN and infinities are kept, as MLflow does); not a bool."""
+    import numbers
+
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InvalidArgumentError(
+            f"Invalid value {value!r} of type {type(value).__name__} for metric {key!r}: expected a number."
+        )
+    return float(value)  # numpy floats and ints are Real too
+
+
+def check_int(value: object, what: str, *, minimum: int | None = None) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected an integer.")
+    if minimum is not None and value < minimum:
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected an integer >= {minimum}.")
+    return value
+
+
+def check_id(value: object, what: str) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected a non-empty string id.")
+    return value
+
+
+def is_finite(value: float) -> bool:
+    return math.isfinite(value)
