@@ -1,0 +1,214 @@
+"""The ``genver`` command line: thin commands over the client, rendered with Rich."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+app = typer.Typer(help="genver: version tracking for GenAI applications.", no_args_is_help=True)
+models_app = typer.Typer(help="Versions (LoggedModels).", no_args_is_help=True)
+experiments_app = typer.Typer(help="Experiments.", no_args_is_help=True)
+db_app = typer.Typer(help="The tracking database.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+app.add_typer(experiments_app, name="experiments")
+app.add_typer(db_app, name="db")
+
+console = Console()
+UriOption = Annotated[
+    str | None,
+    typer.Option("--tracking-uri", envvar=["GENVER_TRACKING_URI", "MLFLOW_TRACKING_URI"], help="Store URI."),
+]
+FormatOption = Annotated[str, typer.Option("--format", help="table or json.")]
+
+
+def _genver(uri: str | None) -> Any:
+    from genver.fluent import Genver
+
+    return Genver(tracking_uri=uri) if uri else Genver()
+
+
+def _when(ms: int | None) -> str:
+    import datetime as dt
+
+    if ms is None:
+        return ""
+    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+@app.command()
+def quickstart(tracking_uri: UriOption = None) -> None:
+    """Create three versions of a sample app, evaluate them and compare them (local SQLite)."""
+    from genver import quickstart as qs
+
+    gv = _genver(tracking_uri)
+    console.print(f"[bold]genver quickstart[/] — storing in [cyan]{gv.get_tracking_uri()}[/]")
+    results = qs.run(gv)
+    table = Table(title="faq-bot versions on faq-questions (12 rows)")
+    for col in ("version", "matcher", "normalize", "accuracy", "Δ vs v1.0", "latency ms", "git"):
+        table.add_column(
+            col,
+            justify="left" if col in ("version", "matcher", "normalize", "git") else "right",
+            no_wrap=col == "version",
+        )
+    best = max(results, key=lambda r: r.accuracy)
+    baseline = results[0].accuracy
+    for r in results:
+        table.add_row(
+            r.model.name,
+            r.model.params.get("matcher", ""),
+            r.model.params.get("normalize", ""),
+            f"{r.accuracy:.2f}",
+            f"{r.accuracy - baseline:+.2f}",
+            f"{r.latency_ms:.3f}",
+            r.model.tags.get("git_commit", ""),
+            style="bold green" if r is best else "",
+        )
+    console.print(table)
+    console.print(f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), accuracy {best.accuracy:.2f}.")
+    console.print(
+        "\nTry next:\n"
+        "  genver models list --experiment genver-quickstart\n"
+        f"  genver models show {best.model.name} --experiment genver-quickstart\n"
+        "  genver experiments list"
+    )
+    gv.client.close()
+
+
+@models_app.command("list")
+def models_list(
+    experiment: Annotated[str | None, typer.Option(help="Experiment name or id (default: Default).")] = None,
+    filter_string: Annotated[str | None, typer.Option("--filter", help="e.g. \"params.llm = 'gpt-4'\"")] = None,
+    max_results: Annotated[int, typer.Option(help="At most this many.")] = 100,
+    fmt: FormatOption = "table",
+    tracking_uri: UriOption = None,
+) -> None:
+    """List versions, newest first."""
+    gv = _genver(tracking_uri)
+    exp_id = _experiment_id(gv, experiment)
+    models = gv.search_logged_models([exp_id], filter_string, max_results=max_results, output_format="list")
+    if fmt == "json":
+        typer.echo(json.dumps([_model_json(m) for m in models], indent=2))
+        return
+    table = Table(title=f"Versions in experiment {experiment or exp_id}")
+    for col in ("name", "model id", "status", "created", "params", "tags"):
+        table.add_column(col)
+    for m in models:
+        params = ", ".join(f"{k}={v}" for k, v in sorted(m.params.items()))
+        tags = ", ".join(f"{k}={v}" for k, v in sorted(m.tags.items()) if not k.startswith("mlflow."))
+        table.add_row(m.name, m.model_id, m.status.value, _when(m.creation_timestamp), params, tags)
+    console.print(table)
+
+
+@models_app.command("show")
+def models_show(
+    model: Annotated[str, typer.Argument(help="A model id (m-...) or a version name.")],
+    experiment: Annotated[str | None, typer.Option(help="Experiment to look the name up in.")] = None,
+    fmt: FormatOption = "table",
+    tracking_uri: UriOption = None,
+) -> None:
+    """Show one version: status, params, tags and metrics."""
+    from genver.exceptions import NotFoundError
+
+    gv = _genver(tracking_uri)
+    found = None
+    if model.startswith("m-"):
+        try:
+            found = gv.get_logged_model(model)
+        except NotFoundError:
+            found = None
+    if found is None:
+        found = gv.client.store.find_logged_model(experiment_id=_experiment_id(gv, experiment), name=model)
+    if found is None:
+        console.print(f"[red]No version {model!r} found[/] (by id, or by name in the experiment).")
+        raise typer.Exit(1)
+    if fmt == "json":
+        typer.echo(json.dumps(_model_json(found), indent=2))
+        return
+    table = Table(title=f"{found.name}  ({found.model_id})", show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value")
+    table.add_row("status", found.status.value + (f" — {found.status_message}" if found.status_message else ""))
+    table.add_row("experiment", found.experiment_id)
+    table.add_row("created", _when(found.creation_timestamp))
+    table.add_row("updated", _when(found.last_updated_timestamp))
+    table.add_row("model type", found.model_type or "")
+    table.add_row("source run", found.source_run_id or "")
+    for k, v in sorted(found.params.items()):
+        table.add_row(f"param {k}", v)
+    for k, v in sorted(found.tags.items()):
+        table.add_row(f"tag {k}", v)
+    for m in found.metrics or []:
+        ds = f" on {m.dataset_name}" if m.dataset_name else ""
+        table.add_row(f"metric {m.key}{ds}", f"{m.value:g} (step {m.step})")
+    console.print(table)
+
+
+@experiments_app.command("list")
+def experiments_list(fmt: FormatOption = "table", tracking_uri: UriOption = None) -> None:
+    """List active experiments."""
+    gv = _genver(tracking_uri)
+    exps = gv.search_experiments()
+    if fmt == "json":
+        typer.echo(json.dumps([{"experiment_id": e.experiment_id, "name": e.name} for e in exps], indent=2))
+        return
+    table = Table(title="Experiments")
+    for col in ("id", "name", "created"):
+        table.add_column(col)
+    for e in exps:
+        table.add_row(e.experiment_id, e.name, _when(e.creation_time))
+    console.print(table)
+
+
+@db_app.command("upgrade")
+def db_upgrade(uri: Annotated[str | None, typer.Argument(help="Database URI (default: the tracking URI).")] = None) -> None:
+    """Upgrade the database schema to the newest revision (never drops data)."""
+    from genver.context import resolve_tracking_uri
+    from genver.store.sql.engine import create_engine, safe_url
+    from genver.store.sql.migrate import upgrade
+
+    target = uri or resolve_tracking_uri(None, os.environ)
+    engine = create_engine(target)
+    try:
+        before, after = upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        console.print(f"{safe_url(target)} is already at revision {after}.")
+    else:
+        console.print(f"Upgraded {safe_url(target)} from {before or 'empty'} to {after}.")
+
+
+def _experiment_id(gv: Any, experiment: str | None) -> str:
+    from genver.exceptions import NotFoundError
+
+    if experiment is None:
+        return "0"
+    if experiment.isdigit():
+        return str(experiment)
+    exp = gv.get_experiment_by_name(experiment)
+    if exp is None:
+        raise NotFoundError(f"No experiment named {experiment!r}.")
+    return str(exp.experiment_id)
+
+
+def _model_json(m: Any) -> dict[str, Any]:
+    out: dict[str, Any] = m.to_dictionary()
+    out["status"] = m.status.value
+    out["metrics"] = [x.to_dictionary() for x in m.metrics or []]
+    return out
+
+
+def main() -> None:
+    """Entry point: genver errors become a red one-line message and exit code 1."""
+    from genver.exceptions import GenverError
+
+    try:
+        app()
+    except GenverError as exc:
+        console.print(f"[red]error:[/] {exc}")
+        raise SystemExit(1) from None

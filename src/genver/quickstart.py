@@ -1,0 +1,125 @@
+"""The quickstart's sample app and its evaluation: three versions of a small FAQ bot.
+
+Each version is a different configuration of the same retrieval bot (how it matches a question
+to the knowledge base). The quickstart registers each as a version with its params and git
+commit, runs it on a small question set, and logs accuracy and latency on the version, so the
+versions can be compared side by side.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from genver import data
+from genver.entities import LoggedModel
+from genver.fluent import Genver
+
+KNOWLEDGE_BASE = {
+    "reset password": "Open Settings > Account and choose 'Reset password'.",
+    "refund policy": "Refunds are issued within 14 days of purchase.",
+    "shipping time": "Orders ship within 2 business days.",
+    "cancel subscription": "Go to Billing and press 'Cancel subscription'.",
+    "change email": "Open Settings > Account and edit your email address.",
+    "contact support": "Write to support@example.com, we answer within a day.",
+    "delete account": "Open Settings > Privacy and choose 'Delete account'.",
+    "invoice download": "Invoices are under Billing > History.",
+}
+
+QUESTIONS = [
+    ("How do I reset my password?", "reset password"),
+    ("What is your refund policy?", "refund policy"),
+    ("How long does shipping take?", "shipping time"),
+    ("I want to cancel my subscription", "cancel subscription"),
+    ("Can I change the email on my account?", "change email"),
+    ("How can I contact support?", "contact support"),
+    ("Please delete my account", "delete account"),
+    ("Where can I download an invoice?", "invoice download"),
+    ("Password reset is not working", "reset password"),
+    ("When will my order be shipped?", "shipping time"),
+    ("Refunds: how long do they take?", "refund policy"),
+    ("Where are my invoices?", "invoice download"),
+]
+
+VERSIONS: list[tuple[str, dict[str, str]]] = [
+    ("faq-bot-v1.0", {"matcher": "exact", "normalize": "none", "min_overlap": "2"}),
+    ("faq-bot-v1.1", {"matcher": "overlap", "normalize": "lowercase", "min_overlap": "1"}),
+    ("faq-bot-v2.0", {"matcher": "overlap", "normalize": "stem", "min_overlap": "1"}),
+]
+
+
+def _words(text: str, normalize: str) -> list[str]:
+    words = re.findall(r"[A-Za-z]+", text if normalize == "none" else text.lower())
+    if normalize == "stem":
+        words = [re.sub(r"(ing|ed|es|s)$", "", w) if len(w) > 4 else w for w in words]
+    return words
+
+
+def make_bot(params: dict[str, str]) -> Callable[[str], str | None]:
+    """The sample app: answer a question from the knowledge base, or None."""
+    normalize, min_overlap = params["normalize"], int(params["min_overlap"])
+
+    def answer(question: str) -> str | None:
+        if params["matcher"] == "exact":
+            for topic in KNOWLEDGE_BASE:
+                if topic in question:
+                    return topic
+            return None
+        asked = set(_words(question, normalize))
+        scored = [(len(asked & set(_words(topic, normalize))), topic) for topic in KNOWLEDGE_BASE]
+        best, topic = max(scored)
+        return topic if best >= min_overlap else None
+
+    return answer
+
+
+@dataclass(frozen=True)
+class VersionResult:
+    model: LoggedModel
+    accuracy: float
+    answered: float
+    latency_ms: float
+
+
+def git_commit() -> str:
+    """The current commit's short hash, or 'no-git' outside a repository."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True)
+        return out.stdout.strip()[:8]
+    except (OSError, subprocess.SubprocessError):
+        return "no-git"
+
+
+def run(gv: Genver, experiment: str = "genver-quickstart") -> list[VersionResult]:
+    """Create the experiment and three versions, evaluate each, log metrics on each version."""
+    gv.set_experiment(experiment)
+    commit = git_commit()
+    dataset = data.from_dict([{"question": q, "topic": t} for q, t in QUESTIONS], name="faq-questions")
+    results = []
+    for name, params in VERSIONS:
+        with gv.set_active_model(name=name) as model:
+            if not model.params:
+                gv.log_model_params(params, model_id=model.model_id)
+            gv.set_logged_model_tags(model.model_id, {"git_commit": commit, "app": "faq-bot"})
+            bot = make_bot(params)
+            correct = answered = 0
+            start = time.perf_counter()
+            for question, topic in QUESTIONS:
+                got = bot(question)
+                answered += got is not None
+                correct += got == topic
+            latency_ms = (time.perf_counter() - start) * 1000 / len(QUESTIONS)
+            metrics = {
+                "accuracy": correct / len(QUESTIONS),
+                "answered_rate": answered / len(QUESTIONS),
+                "latency_ms": latency_ms,
+            }
+            with gv.start_run(run_name=f"eval-{name}"):
+                gv.log_metrics(metrics, dataset=dataset)  # goes to the active version too
+            results.append(
+                VersionResult(gv.get_logged_model(model.model_id), metrics["accuracy"], metrics["answered_rate"], latency_ms)
+            )
+    return results
