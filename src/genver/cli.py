@@ -69,7 +69,9 @@ def quickstart(tracking_uri: UriOption = None) -> None:
             style="bold green" if r is best else "",
         )
     console.print(table)
-    console.print(f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), accuracy {best.accuracy:.2f}.")
+    console.print(
+        f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), accuracy {best.accuracy:.2f}."
+    )
     console.print(
         "\nTry next:\n"
         "  genver models list --experiment genver-quickstart\n"
@@ -82,7 +84,9 @@ def quickstart(tracking_uri: UriOption = None) -> None:
 @models_app.command("list")
 def models_list(
     experiment: Annotated[str | None, typer.Option(help="Experiment name or id (default: Default).")] = None,
-    filter_string: Annotated[str | None, typer.Option("--filter", help="e.g. \"params.llm = 'gpt-4'\"")] = None,
+    filter_string: Annotated[
+        str | None, typer.Option("--filter", help="e.g. \"params.llm = 'gpt-4'\"")
+    ] = None,
     max_results: Annotated[int, typer.Option(help="At most this many.")] = 100,
     fmt: FormatOption = "table",
     tracking_uri: UriOption = None,
@@ -132,7 +136,9 @@ def models_show(
     table = Table(title=f"{found.name}  ({found.model_id})", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
-    table.add_row("status", found.status.value + (f" — {found.status_message}" if found.status_message else ""))
+    table.add_row(
+        "status", found.status.value + (f" — {found.status_message}" if found.status_message else "")
+    )
     table.add_row("experiment", found.experiment_id)
     table.add_row("created", _when(found.creation_timestamp))
     table.add_row("updated", _when(found.last_updated_timestamp))
@@ -165,7 +171,9 @@ def experiments_list(fmt: FormatOption = "table", tracking_uri: UriOption = None
 
 
 @db_app.command("upgrade")
-def db_upgrade(uri: Annotated[str | None, typer.Argument(help="Database URI (default: the tracking URI).")] = None) -> None:
+def db_upgrade(
+    uri: Annotated[str | None, typer.Argument(help="Database URI (default: the tracking URI).")] = None,
+) -> None:
     """Upgrade the database schema to the newest revision (never drops data)."""
     from genver.context import resolve_tracking_uri
     from genver.store.sql.engine import create_engine, safe_url

@@ -87,7 +87,9 @@ class VersionResult:
 def git_commit() -> str:
     """The current commit's short hash, or 'no-git' outside a repository."""
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
+        )
         return out.stdout.strip()[:8]
     except (OSError, subprocess.SubprocessError):
         return "no-git"
@@ -120,6 +122,11 @@ def run(gv: Genver, experiment: str = "genver-quickstart") -> list[VersionResult
             with gv.start_run(run_name=f"eval-{name}"):
                 gv.log_metrics(metrics, dataset=dataset)  # goes to the active version too
             results.append(
-                VersionResult(gv.get_logged_model(model.model_id), metrics["accuracy"], metrics["answered_rate"], latency_ms)
+                VersionResult(
+                    gv.get_logged_model(model.model_id),
+                    metrics["accuracy"],
+                    metrics["answered_rate"],
+                    latency_ms,
+                )
             )
     return results
