@@ -23,6 +23,13 @@ from genver.entities import (
     Metric,
     Run,
     RunStatus,
+    Span,
+    SpanType,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+    TraceStats,
     ViewType,
 )
 from genver.exceptions import GenverError, MlflowException
@@ -73,6 +80,19 @@ log_model_params = _default.log_model_params
 set_logged_model_tags = _default.set_logged_model_tags
 delete_logged_model_tag = _default.delete_logged_model_tag
 delete_logged_model = _default.delete_logged_model
+# tracing
+trace = _default.trace
+start_span = _default.start_span
+get_current_active_span = _default.get_current_active_span
+update_current_trace = _default.update_current_trace
+get_trace = _default.get_trace
+search_traces = _default.search_traces
+get_last_active_trace_id = _default.get_last_active_trace_id
+flush_trace_async_logging = _default.flush_trace_async_logging
+delete_traces = _default.delete_traces
+get_trace_stats = _default.get_trace_stats
+get_trace_export_stats = _default.get_trace_export_stats
+set_model_prices = _default.set_model_prices
 
 __all__ = [
     "ActiveModel",
@@ -89,6 +109,13 @@ __all__ = [
     "MlflowException",
     "Run",
     "RunStatus",
+    "Span",
+    "SpanType",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceState",
+    "TraceStats",
     "ViewType",
     "active_run",
     "clear_active_model",
@@ -98,15 +125,22 @@ __all__ = [
     "delete_experiment",
     "delete_logged_model",
     "delete_logged_model_tag",
+    "delete_traces",
     "end_run",
     "entities",
     "exceptions",
     "finalize_logged_model",
+    "flush_trace_async_logging",
     "get_active_model_id",
+    "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
+    "get_last_active_trace_id",
     "get_logged_model",
     "get_run",
+    "get_trace",
+    "get_trace_export_stats",
+    "get_trace_stats",
     "get_tracking_uri",
     "initialize_logged_model",
     "is_tracking_uri_set",
@@ -121,11 +155,16 @@ __all__ = [
     "search_experiments",
     "search_logged_models",
     "search_runs",
+    "search_traces",
     "set_active_model",
     "set_experiment",
     "set_logged_model_tags",
+    "set_model_prices",
     "set_tag",
     "set_tags",
     "set_tracking_uri",
     "start_run",
+    "start_span",
+    "trace",
+    "update_current_trace",
 ]

@@ -75,5 +75,40 @@ TRACKING_USER = Setting(
     "The user recorded on runs and versions (tag mlflow.user).",
 )
 
+TRACE_FLUSH_INTERVAL = Setting(
+    ("GENVER_TRACE_FLUSH_INTERVAL",),
+    "0.5",
+    "Seconds between background trace exports; a killed process loses at most this much.",
+)
+TRACE_BATCH_SIZE = Setting(("GENVER_TRACE_BATCH_SIZE",), "500", "Traces written to the store per batch.")
+TRACE_MAX_QUEUE = Setting(
+    ("GENVER_TRACE_MAX_QUEUE",),
+    "10000",
+    "Finished traces held in memory before the exporter spools the backlog to disk.",
+)
+TRACE_SPOOL_DIR = Setting(
+    ("GENVER_TRACE_SPOOL_DIR",),
+    None,
+    "Where traces wait while the store is down (default: beside the SQLite file, else ~/.cache/genver/spool).",
+)
+TRACE_SPOOL_MAX_MB = Setting(
+    ("GENVER_TRACE_SPOOL_MAX_MB",), "1024", "Largest size of the trace spool, in MB."
+)
+TRACING_ENABLED = Setting(
+    ("GENVER_TRACING_ENABLED", "MLFLOW_TRACING_ENABLED"),
+    "true",
+    "Set to false to turn @trace and start_span into no-ops.",
+)
+OTLP_ENDPOINT = Setting(
+    ("GENVER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+    None,
+    "Also send spans to this OTLP/HTTP collector (needs genver[otlp]).",
+)
+MODEL_PRICES_FILE = Setting(
+    ("GENVER_MODEL_PRICES_FILE",),
+    None,
+    "A JSON file of model prices ($ per 1M tokens) that extends or overrides the defaults.",
+)
+
 #: Environment variables that ``clear_active_model()`` removes, as MLflow does.
 ACTIVE_MODEL_ENV_VARS = ACTIVE_MODEL_ID.env_vars

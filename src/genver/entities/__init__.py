@@ -6,6 +6,19 @@ from genver.entities.logged_model import LoggedModel, LoggedModelStatus
 from genver.entities.metric import Metric
 from genver.entities.paged_list import PagedList
 from genver.entities.run import DatasetInput, LoggedModelInput, Run, RunData, RunInfo, RunInputs, RunStatus
+from genver.entities.trace import (
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    SpanType,
+    TokenUsage,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+    TraceStats,
+)
 
 __all__ = [
     "Dataset",
@@ -22,5 +35,16 @@ __all__ = [
     "RunInfo",
     "RunInputs",
     "RunStatus",
+    "Span",
+    "SpanEvent",
+    "SpanStatus",
+    "SpanStatusCode",
+    "SpanType",
+    "TokenUsage",
+    "Trace",
+    "TraceData",
+    "TraceInfo",
+    "TraceState",
+    "TraceStats",
     "ViewType",
 ]

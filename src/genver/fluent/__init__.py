@@ -6,11 +6,11 @@ and ``Genver(store=...).set_active_model`` run the same code. Tests build their 
 
 from __future__ import annotations
 
-from genver.fluent.models import ModelsAPI
 from genver.fluent.runs import ActiveRun
+from genver.fluent.tracing import TracingAPI
 
 
-class Genver(ModelsAPI):
+class Genver(TracingAPI):
     """One genver instance: a store (opened lazily from the tracking URI) and its context."""
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from genver.entities import LoggedModel, Run
+from genver.entities import LoggedModel, Run, Trace
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -61,3 +61,46 @@ def runs_frame(runs: Sequence[Run]) -> pd.DataFrame:
     columns = ["run_id", "experiment_id", "status", "artifact_uri", "start_time", "end_time"]
     frame: pd.DataFrame = pd.DataFrame(rows, columns=columns if not rows else None)
     return frame
+
+
+def traces_frame(traces: Sequence[Trace]) -> pd.DataFrame:
+    """MLflow's columns: one row per trace."""
+    import pandas as pd
+
+    rows = []
+    for t in traces:
+        info = t.info
+        rows.append(
+            {
+                "trace_id": info.trace_id,
+                "trace": t,
+                "client_request_id": info.client_request_id,
+                "state": info.state.value,
+                "request_time": info.request_time,
+                "execution_duration": info.execution_duration,
+                "request": t.data.request if t.data.spans else info.request_preview,
+                "response": t.data.response if t.data.spans else info.response_preview,
+                "trace_metadata": dict(info.trace_metadata),
+                "tags": dict(info.tags),
+                "spans": [s.to_dict() for s in t.data.spans],
+                "assessments": list(info.assessments),
+            }
+        )
+    frame: pd.DataFrame = pd.DataFrame(rows, columns=TRACE_COLUMNS)
+    return frame
+
+
+TRACE_COLUMNS = [
+    "trace_id",
+    "trace",
+    "client_request_id",
+    "state",
+    "request_time",
+    "execution_duration",
+    "request",
+    "response",
+    "trace_metadata",
+    "tags",
+    "spans",
+    "assessments",
+]

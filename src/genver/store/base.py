@@ -21,6 +21,8 @@ from genver.entities import (
     Metric,
     PagedList,
     Run,
+    Trace,
+    TraceStats,
     ViewType,
 )
 
@@ -192,6 +194,62 @@ class Store(abc.ABC):
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
         """One page of versions matching the filter (MLflow's grammar plus OR and parentheses)."""
+
+    # -- traces ----------------------------------------------------------------------------------
+    @abc.abstractmethod
+    def log_traces(self, traces: Sequence[Trace]) -> None:
+        """Store complete traces (info and spans) in one batch. Idempotent: a trace id stored
+        again replaces the earlier copy, so a retried or re-spooled batch never duplicates."""
+
+    @abc.abstractmethod
+    def get_trace(self, trace_id: str) -> Trace:
+        """The trace with its spans; unknown or deleted → ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def search_traces(
+        self,
+        *,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+        include_spans: bool = True,
+    ) -> PagedList[Trace]:
+        """One page of traces matching the trace filter language (see ``search.ast.TRACES``);
+        newest first unless ``order_by`` says otherwise."""
+
+    @abc.abstractmethod
+    def delete_traces(
+        self,
+        *,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Delete traces by ids, or older than a timestamp (at most ``max_traces``, oldest first);
+        returns how many were deleted."""
+
+    @abc.abstractmethod
+    def set_trace_tags(self, trace_id: str, tags: Mapping[str, str]) -> None:
+        """Upsert tags on a stored trace."""
+
+    @abc.abstractmethod
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Remove a tag from a stored trace; a missing key raises ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def trace_stats(
+        self,
+        *,
+        experiment_ids: Sequence[str] | None = None,
+        model_ids: Sequence[str] | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+    ) -> list[TraceStats]:
+        """Statistics per version (``model_id``; None groups unlinked traces) over traces whose
+        ``request_time`` is in ``[start_time, end_time)`` ms."""
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -1,0 +1,434 @@
+"""Tracing in the fluent API: ``@trace``, ``start_span``, ``search_traces`` and friends."""
+
+from __future__ import annotations
+
+import atexit
+import logging
+import os
+import threading
+import weakref
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from genver.config import (
+    MODEL_PRICES_FILE,
+    OTLP_ENDPOINT,
+    TRACE_BATCH_SIZE,
+    TRACE_FLUSH_INTERVAL,
+    TRACE_MAX_QUEUE,
+    TRACE_SPOOL_DIR,
+    TRACE_SPOOL_MAX_MB,
+    TRACING_ENABLED,
+)
+from genver.entities import SpanType, Trace, TraceStats
+from genver.entities import trace as keys
+from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
+from genver.fluent.models import ModelsAPI
+from genver.fluent.runs import _check_format
+from genver.store.base import Store
+from genver.tracing.decorator import make_trace
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from genver.tracing.exporter import ExportStats
+    from genver.tracing.live import LiveSpan
+    from genver.tracing.runtime import Tracing
+
+log = logging.getLogger("genver.tracing")
+_instances: weakref.WeakSet[TracingAPI] = weakref.WeakSet()
+
+
+class _SpanContext:
+    """``with start_span(...) as span``: the span is current inside the block."""
+
+    __slots__ = ("_api", "_name", "_type", "_attrs", "_state")
+
+    def __init__(
+        self, api: TracingAPI, name: str, span_type: str, attributes: Mapping[str, Any] | None
+    ) -> None:
+        self._api, self._name, self._type, self._attrs = api, name, span_type, attributes
+        self._state: tuple[Tracing, LiveSpan, Any] | None = None
+
+    def __enter__(self) -> LiveSpan | _NoopSpan:
+        rt = self._api._tracing()
+        if rt is None:
+            return _NoopSpan()
+        span = rt.start(self._name, self._type, self._attrs)
+        self._state = (rt, span, rt.current.set(span))
+        return span
+
+    def __exit__(self, exc_type: Any, exc: BaseException | None, tb: Any) -> None:
+        if self._state is None:
+            return
+        rt, span, token = self._state
+        try:
+            rt.current.reset(token)
+        except ValueError:
+            rt.current.set(None)
+        if exc is not None:
+            span.record_exception(exc)
+        span.end()
+
+
+class _NoopSpan:
+    """Returned by ``start_span`` while tracing is disabled: accepts every call, records nothing."""
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        return lambda *a, **k: None
+
+
+class TracingAPI(ModelsAPI):
+    _runtime: Tracing | None = None
+    _runtime_lock = threading.Lock()
+    _prices: Any = None
+
+    # -- the runtime ---------------------------------------------------------------------------
+    def _tracing(self) -> Tracing | None:
+        rt = self._runtime
+        if rt is not None:
+            return rt
+        if (TRACING_ENABLED.get(self._environ) or "true").lower() in ("false", "0", "no", "off"):
+            return None
+        with self._runtime_lock:
+            if self._runtime is None:
+                self._runtime = self._build_runtime()
+                _instances.add(self)
+            return self._runtime
+
+    def _build_runtime(self) -> Tracing:
+        from genver.tracing.runtime import Tracing
+        from genver.tracing.spool import Spool, default_spool_dir
+
+        env = self._environ
+        spool_dir = TRACE_SPOOL_DIR.get(env) or default_spool_dir(self.get_tracking_uri())
+        prices = self.model_prices()
+        return Tracing(
+            self,
+            spool=Spool(spool_dir, max_bytes=int(TRACE_SPOOL_MAX_MB.get_float(env) * 1024 * 1024)),
+            prices=prices,
+            batch_size=int(TRACE_BATCH_SIZE.get_float(env)),
+            flush_interval=TRACE_FLUSH_INTERVAL.get_float(env),
+            max_queue=int(TRACE_MAX_QUEUE.get_float(env)),
+            otlp=self._otlp_exporter(),
+        )
+
+    def _otlp_exporter(self) -> Callable[[list[Trace]], None] | None:
+        endpoint = OTLP_ENDPOINT.get(self._environ)
+        if not endpoint:
+            return None
+        from genver.tracing.otlp import make_otlp_exporter
+
+        return make_otlp_exporter(endpoint)
+
+    def model_prices(self) -> Any:
+        """The price table used for trace costs (``set_model_prices`` extends it)."""
+        if self._prices is None:
+            from genver.tracing.costs import PriceTable
+
+            table = PriceTable()
+            path = MODEL_PRICES_FILE.get(self._environ)
+            if path:
+                table.load_file(path)
+            self._prices = table
+        return self._prices
+
+    def set_model_prices(self, prices: Mapping[str, Any]) -> None:
+        """Add or override model prices in $ per 1M tokens: ``{"my-llm": {"input": 1, "output": 2}}``."""
+        self.model_prices().set(prices)
+
+    # -- what the runtime asks of this instance (TracingHost) -----------------------------------------
+    def model_ref_for_tracing(self) -> tuple[str | None, str | None]:
+        frame = self._models.for_tracing()
+        if frame is not None:
+            return frame.model_id, None
+        from genver.config import ACTIVE_MODEL_ID
+
+        value = ACTIVE_MODEL_ID.get(self._environ)
+        if value is None:
+            return None, None
+        cached = self._env_models.get((self.get_tracking_uri(), value))
+        return (cached, None) if cached is not None else (None, value)
+
+    def run_id_for_tracing(self) -> str | None:
+        stack = self._runs.stack()
+        return stack[-1] if stack else None
+
+    def experiment_id_for_tracing(self) -> str | None:
+        return None if self._runs.stack() else self._experiment_id
+
+    def resolve_trace_links(
+        self, model_env_value: str | None, run_id: str | None, experiment_id: str | None
+    ) -> tuple[str | None, str]:
+        model_id = self._env_model_id() if model_env_value is not None else None
+        if experiment_id is None:
+            try:
+                experiment_id = (
+                    self.client.get_run(run_id).info.experiment_id
+                    if run_id
+                    else self._current_experiment_id()
+                )
+            except GenverError:
+                experiment_id = "0"
+        return model_id, experiment_id
+
+    def trace_context_metadata(self) -> dict[str, str]:
+        return {k: v for k, v in self._context_tags().items() if k.startswith("mlflow.")}
+
+    def trace_store(self) -> Store:
+        return self.client.store
+
+    # -- public API --------------------------------------------------------------------------------
+    def trace(
+        self,
+        func: Callable[..., Any] | None = None,
+        name: str | None = None,
+        span_type: str = SpanType.UNKNOWN,
+        attributes: dict[str, Any] | None = None,
+        output_reducer: Callable[[list[Any]], Any] | None = None,
+    ) -> Any:
+        """Trace a function, method, async function, generator or async generator.
+
+        >>> @genver.trace(span_type="LLM")  # doctest: +SKIP
+        ... def answer(question: str) -> str: ...
+        """
+        return make_trace(
+            self._tracing,
+            func,
+            name=name,
+            span_type=span_type,
+            attributes=attributes,
+            output_reducer=output_reducer,
+        )
+
+    def start_span(
+        self,
+        name: str = "span",
+        span_type: str = SpanType.UNKNOWN,
+        attributes: Mapping[str, Any] | None = None,
+    ) -> _SpanContext:
+        """A context manager yielding a live span, nested under the current one.
+
+        >>> with genver.start_span("retrieve", span_type="RETRIEVER") as span:  # doctest: +SKIP
+        ...     span.set_inputs({"query": q})
+        """
+        if not isinstance(name, str) or not name:
+            raise InvalidArgumentError(f"Invalid span name {name!r}: expected a non-empty string.")
+        return _SpanContext(self, name, span_type, attributes)
+
+    def get_current_active_span(self) -> LiveSpan | None:
+        """The span the calling code runs in, or None."""
+        rt = self._runtime
+        return rt.current.get() if rt is not None else None
+
+    def update_current_trace(
+        self,
+        tags: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        client_request_id: str | None = None,
+        request_preview: str | None = None,
+        response_preview: str | None = None,
+        state: str | None = None,
+        model_id: str | None = None,
+        session_id: str | None = None,
+        user: str | None = None,
+    ) -> None:
+        """Add tags and metadata to the trace in progress, or link it to a version."""
+        span = self.get_current_active_span()
+        if span is None:
+            log.warning("update_current_trace() called outside a trace: nothing to update.")
+            return
+        pending = span._pending
+        if tags:
+            pending.tags = {**(pending.tags or {}), **{str(k): _text(v, k) for k, v in tags.items()}}
+        meta = dict(pending.metadata or {})
+        meta.update({str(k): _text(v, k) for k, v in (metadata or {}).items()})
+        if session_id is not None:
+            meta[keys.SESSION_KEY] = _text(session_id, "session_id")
+        if user is not None:
+            meta[keys.USER_KEY] = _text(user, "user")
+        if model_id is not None:
+            pending.model_id = model_id
+            pending.model_env = None
+        pending.metadata = meta or None
+        if client_request_id is not None:
+            pending.client_request_id = str(client_request_id)
+        if request_preview is not None:
+            pending.request_preview = str(request_preview)
+        if response_preview is not None:
+            pending.response_preview = str(response_preview)
+        if state is not None:
+            upper = str(state).upper()
+            if upper not in ("OK", "ERROR"):
+                raise InvalidArgumentError(f"Invalid trace state {state!r}: expected 'OK' or 'ERROR'.")
+            pending.state = upper
+
+    def get_last_active_trace_id(self, thread_local: bool = False) -> str | None:
+        """The id of the last trace that ended in this process."""
+        rt = self._runtime
+        return rt.last_trace_id if rt is not None else None
+
+    def flush_trace_async_logging(self, terminate: bool = False, timeout: float | None = 30.0) -> bool:
+        """Wait until every finished trace is exported (or spooled). True when done."""
+        rt = self._runtime
+        if rt is None:
+            return True
+        if terminate:
+            rt.exporter.shutdown(timeout or 30.0)
+            return True
+        return rt.exporter.flush(timeout)
+
+    def get_trace_export_stats(self) -> ExportStats | None:
+        """Counters of the background exporter: exported, spooled, delivered, dropped, queued."""
+        rt = self._runtime
+        return rt.exporter.stats() if rt is not None else None
+
+    def get_trace(self, trace_id: str, silent: bool = False, flush: bool = False) -> Trace | None:
+        """A stored trace with its spans, or None (with a warning unless ``silent``)."""
+        if flush:
+            self.flush_trace_async_logging()
+        try:
+            return self.client.store.get_trace(trace_id)
+        except NotFoundError:
+            if not silent:
+                log.warning("Trace %r not found.", trace_id)
+            return None
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str | None = None,
+        max_results: int | None = None,
+        order_by: Sequence[str] | None = None,
+        extract_fields: Sequence[str] | None = None,
+        run_id: str | None = None,
+        return_type: str | None = None,
+        model_id: str | None = None,
+        include_spans: bool = True,
+        flush: bool = False,
+        locations: Sequence[str] | None = None,
+    ) -> list[Trace] | pd.DataFrame:
+        """Traces matching a filter, newest first, as a DataFrame (default) or a list.
+
+        >>> genver.search_traces(model_id=model.model_id, return_type="list")  # doctest: +SKIP
+        """
+        return_type = return_type or "pandas"
+        _check_format(
+            "list" if return_type == "list" else "pandas" if return_type == "pandas" else return_type
+        )
+        if model_id is not None and filter_string:
+            raise InvalidArgumentError("Pass either model_id or filter_string to search_traces, not both.")
+        if flush:
+            self.flush_trace_async_logging()
+        from genver.search.parser import quote
+
+        clauses = []
+        if model_id is not None:
+            clauses.append(f"metadata.`{keys.MODEL_ID_KEY}` = {quote(model_id)}")
+        if run_id is not None:
+            clauses.append(f"metadata.`{keys.SOURCE_RUN_KEY}` = {quote(run_id)}")
+        if filter_string:
+            clauses.append(f"({filter_string})")
+        ids = [str(e) for e in (experiment_ids or locations or [])] or self._trace_experiments(
+            model_id, run_id
+        )
+        traces: list[Trace] = []
+        token: str | None = None
+        while max_results is None or len(traces) < max_results:
+            size = 1000 if max_results is None else min(1000, max_results - len(traces))
+            page = self.client.store.search_traces(
+                experiment_ids=ids,
+                filter_string=" AND ".join(clauses) or None,
+                max_results=size,
+                order_by=order_by,
+                page_token=token,
+                include_spans=include_spans,
+            )
+            traces.extend(page)
+            token = page.token
+            if not token:
+                break
+        if return_type == "list":
+            return traces
+        from genver.fluent.frames import traces_frame
+
+        return traces_frame(traces)
+
+    def _trace_experiments(self, model_id: str | None, run_id: str | None) -> list[str]:
+        if model_id is not None:
+            try:
+                return [self.client.get_logged_model(model_id).experiment_id]
+            except NotFoundError:
+                pass
+        if run_id is not None:
+            return [self.client.get_run(run_id).info.experiment_id]
+        return [self._current_experiment_id()]
+
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Delete traces by id, or older than a timestamp (at most ``max_traces``); returns the count."""
+        return self.client.store.delete_traces(
+            experiment_id=str(experiment_id),
+            max_timestamp_millis=max_timestamp_millis,
+            max_traces=max_traces,
+            trace_ids=trace_ids,
+        )
+
+    def get_trace_stats(
+        self,
+        model_ids: str | Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        flush: bool = True,
+    ) -> list[TraceStats]:
+        """Per-version trace count, error rate, latency p50/p95/p99, tokens and cost, computed by the
+        store over ``[start_time, end_time)`` (ms)."""
+        if flush:
+            self.flush_trace_async_logging()
+        if isinstance(model_ids, str):
+            model_ids = [model_ids]
+        return self.client.store.trace_stats(
+            experiment_ids=[str(e) for e in experiment_ids] if experiment_ids else None,
+            model_ids=list(model_ids) if model_ids else None,
+            start_time=start_time,
+            end_time=end_time,
+        )
+
+
+def _text(value: Any, key: object) -> str:
+    if isinstance(value, str):
+        return value
+    log.warning("Trace tag/metadata %r has a non-string value %r; storing str(value).", key, value)
+    return str(value)
+
+
+def _flush_all_at_exit() -> None:
+    """A normal exit exports what is queued (or spools it if the store is down)."""
+    timeout = float(os.environ.get("GENVER_TRACE_EXIT_TIMEOUT", "10"))
+    for api in list(_instances):
+        rt = api._runtime
+        if rt is not None:
+            try:
+                rt.exporter.shutdown(timeout)
+            except Exception as exc:  # at exit: never raise
+                log.warning("genver could not flush traces at exit: %s", exc)
+
+
+atexit.register(_flush_all_at_exit)
+
+
+def _after_fork() -> None:
+    for api in list(_instances):
+        rt = api._runtime
+        if rt is not None:
+            rt.exporter.reset_after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_after_fork)

@@ -1,0 +1,245 @@
+"""The background exporter: the calling thread only queues finished traces; this thread turns
+them into entities, writes batches to the store, spools them to disk while the store is failing,
+and delivers the spool once the store is back.
+
+Memory is bounded: past ``max_queue`` queued traces the exporter spools the backlog to disk, and
+past twice that the producer spools its trace itself rather than grow the queue. A trace is only
+dropped (and counted) when the spool is full or the disk fails.
+"""
+
+from __future__ import annotations
+
+import collections
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from genver.entities import Trace
+from genver.store.base import Store
+from genver.tracing.errors import internal_error, is_operational, log_once
+from genver.tracing.serialize import trace_from_dict, trace_to_dict
+from genver.tracing.spool import Spool
+
+
+@dataclass(frozen=True, slots=True)
+class ExportStats:
+    """Counters of the exporter, readable through ``genver.get_trace_export_stats()``."""
+
+    queued: int
+    exported: int
+    spooled: int
+    delivered_from_spool: int
+    dropped: int
+    failed_batches: int
+    store_available: bool
+
+
+class TraceExporter:
+    def __init__(
+        self,
+        *,
+        store: Callable[[], Store],
+        spool: Spool,
+        convert: Callable[[Any], Trace],
+        batch_size: int = 500,
+        flush_interval: float = 0.5,
+        max_queue: int = 10_000,
+        otlp: Callable[[list[Trace]], None] | None = None,
+    ) -> None:
+        self._store = store
+        self._spool = spool
+        self._convert = convert
+        self._batch_size = batch_size
+        self._flush_interval = flush_interval
+        self._max_queue = max_queue
+        self._otlp = otlp
+        self._queue: collections.deque[Any] = collections.deque()
+        self._wake = threading.Event()
+        self._idle = threading.Condition()
+        self._busy = False
+        self._stop = False
+        self._thread: threading.Thread | None = None
+        self._thread_lock = threading.Lock()
+        self._store_down_until = 0.0
+        self._backoff = 0.5
+        self._spool_checked = 0.0
+        self._internal_error: BaseException | None = None
+        self.exported = self.spooled = self.delivered = self.dropped = self.failed_batches = 0
+
+    # -- producer side (the app's threads) -----------------------------------------------------
+    def submit(self, item: Any) -> None:
+        """Queue one finished trace. O(1), never blocks on I/O unless far over the bound."""
+        queue = self._queue
+        queue.append(item)
+        if self._thread is None:
+            self._start()
+        size = len(queue)
+        if size >= self._batch_size:
+            self._wake.set()
+            if size > 2 * self._max_queue:  # the exporter cannot keep up: spool here
+                try:
+                    item = queue.pop()
+                except IndexError:
+                    return
+                self._spool_traces([self._safe_convert(item)])
+
+    def _start(self) -> None:
+        with self._thread_lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._stop = False
+                self._thread = threading.Thread(target=self._run, name="genver-trace-exporter", daemon=True)
+                self._thread.start()
+
+    # -- control ------------------------------------------------------------------------------
+    def flush(self, timeout: float | None = None) -> bool:
+        """Export everything queued (and retry the store now if it was down). True when done."""
+        self._store_down_until = 0.0
+        self._spool_checked = 0.0
+        if self._thread is None:
+            if not self._queue and not self._spool.pending():
+                return True
+            self._start()
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._idle:
+            self._flush_requested = True
+            self._wake.set()
+            while self._queue or self._busy or self._flush_requested:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                self._idle.wait(remaining if remaining is not None else 0.5)
+        err, self._internal_error = self._internal_error, None
+        if err is not None:
+            internal_error("exporting traces", err)
+        return True
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.flush(timeout)
+        self._stop = True
+        self._wake.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout)
+
+    def reset_after_fork(self) -> None:
+        self._queue.clear()
+        self._thread = None
+        self._thread_lock = threading.Lock()
+        self._idle = threading.Condition()
+        self._wake = threading.Event()
+        self._busy = False
+
+    def stats(self) -> ExportStats:
+        return ExportStats(
+            queued=len(self._queue),
+            exported=self.exported,
+            spooled=self.spooled,
+            delivered_from_spool=self.delivered,
+            dropped=self.dropped,
+            failed_batches=self.failed_batches,
+            store_available=time.monotonic() >= self._store_down_until,
+        )
+
+    # -- the exporter thread ----------------------------------------------------------------------
+    _flush_requested = False
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self._flush_interval)
+            self._wake.clear()
+            with self._idle:
+                self._busy = True
+                flushing = self._flush_requested
+            try:
+                self._drain()
+                if time.monotonic() >= self._store_down_until:
+                    self._deliver_spool(everything=flushing)
+            except BaseException as exc:  # never let the thread die
+                self._record_internal(exc)
+            finally:
+                with self._idle:
+                    self._busy = False
+                    if flushing and not self._queue:
+                        self._flush_requested = False
+                    self._idle.notify_all()
+            if self._stop and not self._queue:
+                return
+
+    def _drain(self) -> None:
+        queue = self._queue
+        while queue:
+            items = [queue.popleft() for _ in range(min(self._batch_size, len(queue)))]
+            traces = [t for t in (self._safe_convert(i) for i in items) if t is not None]
+            if not traces:
+                continue
+            if time.monotonic() < self._store_down_until:
+                self._spool_traces(traces)
+                continue
+            self._write(traces)
+
+    def _write(self, traces: list[Trace]) -> bool:
+        try:
+            self._store().log_traces(traces)
+        except Exception as exc:
+            self.failed_batches += 1
+            if not is_operational(exc):
+                self._record_internal(exc)
+            log_once("the store rejected a batch of traces; spooling to disk", exc)
+            self._store_down_until = time.monotonic() + self._backoff
+            self._backoff = min(self._backoff * 2, 30.0)
+            self._spool_traces(traces)
+            return False
+        self._backoff = 0.5
+        self.exported += len(traces)
+        if self._otlp is not None:
+            try:
+                self._otlp(traces)
+            except Exception as exc:
+                log_once("OTLP export failed", exc)
+        return True
+
+    def _deliver_spool(self, *, everything: bool) -> None:
+        now = time.monotonic()
+        if not everything and now - self._spool_checked < 5.0:
+            return
+        self._spool_checked = now
+        for path, docs in self._spool.claim():
+            try:
+                traces = [trace_from_dict(d) for d in docs]
+                self._store().log_traces(traces)
+            except Exception as exc:
+                self._spool.release(path)
+                log_once("delivering spooled traces failed; will retry", exc)
+                self._store_down_until = time.monotonic() + self._backoff
+                return
+            self._spool.done(path)
+            self.delivered += len(docs)
+            self.exported += len(docs)
+
+    def _spool_traces(self, traces: Sequence[Trace | None]) -> None:
+        docs = [trace_to_dict(t) for t in traces if t is not None]
+        try:
+            ok = self._spool.write(docs)
+        except OSError as exc:
+            log_once("spooling traces to disk failed; traces dropped", exc)
+            ok = False
+        if ok:
+            self.spooled += len(docs)
+        else:
+            self.dropped += len(docs)
+            log_once("trace spool is full; traces dropped", RuntimeError(str(self._spool.directory)))
+
+    def _safe_convert(self, item: Any) -> Trace | None:
+        try:
+            return self._convert(item)
+        except Exception as exc:
+            self.dropped += 1
+            self._record_internal(exc)
+            return None
+
+    def _record_internal(self, exc: BaseException) -> None:
+        if self._internal_error is None:
+            self._internal_error = exc
+        log_once("internal error while exporting traces", exc)

@@ -1,0 +1,309 @@
+"""The tracing runtime of one genver instance: its own OpenTelemetry ``TracerProvider`` (never
+the global one, so a provider the user installed is left alone), the current span, and the
+exporter. A finished root span queues its trace (``LiveSpan.end`` → ``Tracing.finish``); the SDK
+hands span processors a copy of each span, so the live wrapper is where genver collects. Users
+can add their own processors to ``provider`` to feed their pipeline too.
+
+Built lazily on the first span, so ``import genver`` does not load the OpenTelemetry SDK.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import StatusCode
+
+from genver.entities import (
+    Span,
+    SpanEvent,
+    SpanStatus,
+    SpanStatusCode,
+    TokenUsage,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+)
+from genver.entities import trace as keys
+from genver.store.base import Store
+from genver.tracing.costs import PriceTable
+from genver.tracing.exporter import TraceExporter
+from genver.tracing.live import LiveSpan, genai_operation
+from genver.tracing.serialize import preview, to_jsonable
+from genver.tracing.spool import Spool
+
+_ROOT_CONTEXT = otel_context.Context()
+
+
+class TracingHost(Protocol):
+    """What the runtime needs from its genver instance."""
+
+    def model_ref_for_tracing(self) -> tuple[str | None, str | None]: ...
+    def run_id_for_tracing(self) -> str | None: ...
+    def experiment_id_for_tracing(self) -> str | None: ...
+    def resolve_trace_links(
+        self, model_env_value: str | None, run_id: str | None, experiment_id: str | None
+    ) -> tuple[str | None, str]: ...
+    def trace_context_metadata(self) -> dict[str, str]: ...
+    def trace_store(self) -> Store: ...
+
+
+class PendingTrace:
+    """A trace in progress: its spans as they finish, and what the root stamped at its start."""
+
+    __slots__ = (
+        "runtime",
+        "root",
+        "finished",
+        "model_id",
+        "model_env",
+        "run_id",
+        "experiment_id",
+        "metadata",
+        "tags",
+        "client_request_id",
+        "request_preview",
+        "response_preview",
+        "state",
+    )
+
+    def __init__(
+        self,
+        runtime: Tracing,
+        model_id: str | None,
+        model_env: str | None,
+        run_id: str | None,
+        experiment_id: str | None,
+    ) -> None:
+        self.runtime = runtime
+        self.root: LiveSpan | None = None
+        self.finished: list[LiveSpan] = []
+        self.model_id = model_id
+        self.model_env = model_env
+        self.run_id = run_id
+        self.experiment_id = experiment_id
+        self.metadata: dict[str, str] | None = None
+        self.tags: dict[str, str] | None = None
+        self.client_request_id: str | None = None
+        self.request_preview: str | None = None
+        self.response_preview: str | None = None
+        self.state: str | None = None
+
+
+class Tracing:
+    """One instance's tracer, current-span context and exporter."""
+
+    def __init__(
+        self,
+        host: TracingHost,
+        *,
+        spool: Spool,
+        prices: PriceTable,
+        batch_size: int = 500,
+        flush_interval: float = 0.5,
+        max_queue: int = 10_000,
+        otlp: Callable[[list[Trace]], None] | None = None,
+        resource_attributes: Mapping[str, str] | None = None,
+    ) -> None:
+        self.host = host
+        self.prices = prices
+        attrs = {
+            "service.name": os.environ.get("OTEL_SERVICE_NAME", "genver-app"),
+            "telemetry.sdk.name": "genver",
+        }
+        attrs.update(resource_attributes or {})
+        self.provider = TracerProvider(resource=Resource.create(attrs))
+        self.tracer = self.provider.get_tracer("genver")
+        self.current: contextvars.ContextVar[LiveSpan | None] = contextvars.ContextVar(
+            f"genver_span_{id(self)}", default=None
+        )
+        self.last_trace_id: str | None = None
+        self.exporter = TraceExporter(
+            store=host.trace_store,
+            spool=spool,
+            convert=self.to_trace,
+            batch_size=batch_size,
+            flush_interval=flush_interval,
+            max_queue=max_queue,
+            otlp=otlp,
+        )
+        self._metadata_cache: dict[str, str] | None = None
+        self._lock = threading.Lock()
+
+    # -- hot path -------------------------------------------------------------------------------
+    def start(self, name: str, span_type: str, attributes: Mapping[str, Any] | None) -> LiveSpan:
+        parent = self.current.get()
+        attrs: dict[str, Any] = {keys.SPAN_TYPE_KEY: span_type}
+        op = genai_operation(span_type)
+        if op is not None:
+            attrs["gen_ai.operation.name"] = op
+        extra = None
+        if attributes:
+            for k, v in attributes.items():
+                if isinstance(v, (str, bool, int, float)):
+                    attrs[k] = v
+                else:
+                    extra = extra or {}
+                    extra[k] = v
+        if parent is None:
+            host = self.host
+            model_id, model_env = host.model_ref_for_tracing()
+            pending = PendingTrace(
+                self, model_id, model_env, host.run_id_for_tracing(), host.experiment_id_for_tracing()
+            )
+            otel: Any = self.tracer.start_span(name, context=_ROOT_CONTEXT, attributes=attrs)
+            live = LiveSpan(otel, pending, None, span_type)
+            pending.root = live
+        else:
+            otel = self.tracer.start_span(name, context=parent.context(), attributes=attrs)
+            live = LiveSpan(otel, parent._pending, parent._otel.context.span_id, span_type)
+        if extra:
+            live._attrs = extra
+        return live
+
+    def finish(self, pending: PendingTrace) -> None:
+        """The root span ended: queue the whole trace for export."""
+        root = pending.root
+        if root is not None:
+            self.last_trace_id = root.trace_id
+        self.exporter.submit(pending)
+
+    # -- export (exporter thread) ---------------------------------------------------------------
+    def to_trace(self, pending: PendingTrace) -> Trace:
+        root = pending.root
+        assert root is not None
+        model_id, experiment_id = pending.model_id, pending.experiment_id
+        if (model_id is None and pending.model_env is not None) or experiment_id is None:
+            resolved_model, experiment_id = self.host.resolve_trace_links(
+                pending.model_env, pending.run_id, experiment_id
+            )
+            model_id = model_id or resolved_model
+        trace_id = root.trace_id
+        finished = sorted(pending.finished, key=lambda s: s.start_time_ns)
+        spans = [self._span(s, trace_id) for s in finished]
+        root_span = next((s for s in spans if s.parent_id is None), spans[0])
+        tokens_in = tokens_out = 0
+        cost = 0.0
+        priced = False
+        for live, span in zip(finished, spans, strict=True):
+            usage = _usage(live, span)
+            if usage is None:
+                continue
+            tokens_in += usage[0]
+            tokens_out += usage[1]
+            model = span.attributes.get("gen_ai.response.model") or span.attributes.get(
+                "gen_ai.request.model"
+            )
+            price = self.prices.lookup(model if isinstance(model, str) else None)
+            if price is not None:
+                cost += price.cost(usage[0], usage[1])
+                priced = True
+        metadata = self._context_metadata()
+        metadata["mlflow.trace_schema.version"] = "3"
+        if model_id:
+            metadata[keys.MODEL_ID_KEY] = model_id
+        if pending.run_id:
+            metadata[keys.SOURCE_RUN_KEY] = pending.run_id
+        has_usage = tokens_in or tokens_out
+        if has_usage:
+            metadata[keys.TOKEN_USAGE_KEY] = json.dumps(
+                {
+                    "input_tokens": tokens_in,
+                    "output_tokens": tokens_out,
+                    "total_tokens": tokens_in + tokens_out,
+                }
+            )
+        if priced:
+            metadata[keys.COST_KEY] = f"{cost:.8f}"
+        if pending.metadata:
+            metadata.update(pending.metadata)
+        state = pending.state or ("ERROR" if root_span.status.status_code is SpanStatusCode.ERROR else "OK")
+        request_preview = pending.request_preview or preview(root_span.inputs)
+        response_preview = pending.response_preview or preview(root_span.outputs)
+        if request_preview is not None:
+            metadata["mlflow.traceInputs"] = request_preview
+        if response_preview is not None:
+            metadata["mlflow.traceOutputs"] = response_preview
+        end = root_span.end_time_ns or root_span.start_time_ns
+        info = TraceInfo(
+            trace_id=trace_id,
+            experiment_id=experiment_id or "0",
+            request_time=root_span.start_time_ns // 1_000_000,
+            execution_duration=(end - root_span.start_time_ns) // 1_000_000,
+            state=TraceState(state),
+            request_preview=request_preview,
+            response_preview=response_preview,
+            client_request_id=pending.client_request_id,
+            trace_metadata=metadata,
+            tags=dict(pending.tags or {}),
+            token_usage=TokenUsage(tokens_in, tokens_out, tokens_in + tokens_out) if has_usage else None,
+            cost=cost if priced else None,
+        )
+        return Trace(info=info, data=TraceData(spans=spans))
+
+    def _span(self, live: LiveSpan, trace_id: str) -> Span:
+        otel = live._otel
+        status = otel.status
+        code = SpanStatusCode.ERROR if status.status_code is StatusCode.ERROR else SpanStatusCode.OK
+        attributes = {k: to_jsonable(v) for k, v in (otel.attributes or {}).items()}
+        if live._attrs:
+            attributes.update({k: to_jsonable(v) for k, v in live._attrs.items()})
+        return Span(
+            trace_id=trace_id,
+            span_id=live.span_id,
+            parent_id=None if live.parent_id is None else format(live.parent_id, "016x"),
+            name=otel.name,
+            span_type=live.span_type,
+            start_time_ns=otel.start_time or 0,
+            end_time_ns=otel.end_time,
+            status=SpanStatus(code, status.description or ""),
+            inputs=to_jsonable(live.inputs),
+            outputs=to_jsonable(live.outputs),
+            attributes=attributes,
+            events=tuple(
+                SpanEvent(e.name, e.timestamp, {k: to_jsonable(v) for k, v in (e.attributes or {}).items()})
+                for e in otel.events
+            ),
+        )
+
+    def _context_metadata(self) -> dict[str, str]:
+        if self._metadata_cache is None:
+            self._metadata_cache = self.host.trace_context_metadata()
+        return dict(self._metadata_cache)
+
+    def shutdown(self, timeout: float = 10.0) -> None:
+        self.exporter.shutdown(timeout)
+        self.provider.shutdown()
+
+
+def _usage(live: LiveSpan, span: Span) -> tuple[int, int] | None:
+    """Input and output tokens of a span: set through the API, or OpenTelemetry GenAI
+    ``gen_ai.usage.*`` attributes, or MLflow's ``mlflow.chat.tokenUsage``."""
+    if live._token_usage is not None:
+        return live._token_usage
+    attrs = span.attributes
+    inp = attrs.get("gen_ai.usage.input_tokens", attrs.get("gen_ai.usage.prompt_tokens"))
+    out = attrs.get("gen_ai.usage.output_tokens", attrs.get("gen_ai.usage.completion_tokens"))
+    if inp is None and out is None:
+        usage = attrs.get("mlflow.chat.tokenUsage")
+        if isinstance(usage, str):
+            try:
+                usage = json.loads(usage)
+            except ValueError:
+                usage = None
+        if isinstance(usage, dict):
+            inp, out = usage.get("input_tokens"), usage.get("output_tokens")
+    if inp is None and out is None:
+        return None
+    try:
+        return int(inp or 0), int(out or 0)
+    except (TypeError, ValueError):
+        return None
