@@ -65,9 +65,9 @@ class GenverClient:
         page_token: str | None = None,
     ) -> PagedList[Experiment]:
         return self.store.search_experiments(
-            view_type=view_type,
+            view_type=_view_type(view_type),
             max_results=max_results,
-            filter_string=filter_string,
+            filter_string=_filter(filter_string),
             order_by=_str_list(order_by, "order_by"),
             page_token=page_token,
         )
@@ -116,8 +116,8 @@ class GenverClient:
         ids = [experiment_ids] if isinstance(experiment_ids, str) else [str(e) for e in experiment_ids]
         return self.store.search_runs(
             experiment_ids=ids,
-            filter_string=filter_string,
-            view_type=run_view_type,
+            filter_string=_filter(filter_string),
+            view_type=_view_type(run_view_type),
             max_results=max_results,
             order_by=_str_list(order_by, "order_by"),
             page_token=page_token,
@@ -255,7 +255,7 @@ class GenverClient:
             experiment_ids = [experiment_ids]
         return self.store.search_logged_models(
             experiment_ids=[str(e) for e in experiment_ids],
-            filter_string=filter_string,
+            filter_string=_filter(filter_string),
             datasets=datasets,
             max_results=100 if max_results is None else max_results,
             order_by=order_by,
@@ -282,6 +282,25 @@ def _pairs(items: Mapping[str, Any] | Iterable[Any], what: str) -> dict[str, Any
             )
         out[key] = value
     return out
+
+
+def _filter(filter_string: object) -> str | None:
+    if filter_string is None or isinstance(filter_string, str):
+        return filter_string
+    raise InvalidArgumentError(
+        f"Invalid filter_string {filter_string!r}: expected a string such as \"name = 'agent-v1'\"."
+    )
+
+
+def _view_type(view_type: object) -> ViewType:
+    if isinstance(view_type, int) and not isinstance(view_type, bool):
+        for member in ViewType:
+            if member.value == view_type:
+                return member
+    if isinstance(view_type, str) and view_type.upper() in ViewType.__members__:
+        return ViewType[view_type.upper()]
+    allowed = ", ".join(f"ViewType.{v.name}" for v in ViewType)
+    raise InvalidArgumentError(f"Invalid view_type {view_type!r}: expected one of {allowed}.")
 
 
 def _str_list(items: Sequence[str] | None, what: str) -> list[str] | None:

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextvars
 import threading
+import weakref
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -60,20 +61,33 @@ _UNSET: Any = object()
 
 
 class ModelContext:
-    """Holds the active version: process default, per-context frames, open ``with`` blocks."""
+    """Holds the active version: process default, per-context frames, open ``with`` blocks.
+
+    The process default is the newest *plain* activation. An activation stays a candidate until
+    its ``ActiveModel`` enters a ``with`` block (then it is withdrawn, and the block's frame lives in
+    the context instead). Keeping the candidates in a list, rather than saving "the previous
+    default" in each activation, keeps two threads that open blocks at the same time from
+    restoring each other's model as the process default.
+    """
 
     def __init__(self) -> None:
         self._var: contextvars.ContextVar[ModelFrame | None] = contextvars.ContextVar(
             f"genver_active_model_{id(self)}", default=None
         )
-        self._process: ModelFrame | None = None
+        # Plain activations, oldest first; an entry whose Activation is gone can never enter a
+        # block, so everything below the newest such entry is dropped.
+        self._plain: list[tuple[weakref.ref[Activation], ModelFrame]] = []
         self._open: dict[int, str | None] = {}
         self._lock = threading.Lock()
+
+    def _process(self) -> ModelFrame | None:
+        plain = self._plain
+        return plain[-1][1] if plain else None
 
     def current(self) -> ModelFrame | None:
         """The frame this context sees: its own ``with`` block's, else the process default."""
         frame = self._var.get()
-        return frame if frame is not None else self._process
+        return frame if frame is not None else self._process()
 
     def for_tracing(self) -> ModelFrame | None:
         """Like ``current`` but, in a context with no frame of its own, a single open block wins."""
@@ -86,23 +100,29 @@ class ModelContext:
             (only,) = open_ids
             if only is not None:
                 return ModelFrame(only, True)
-        return self._process
+        return self._process()
 
     def activate(self, frame: ModelFrame) -> Activation:
         """Make ``frame`` the process default (and this context's, if it has one)."""
-        act = Activation(previous_process=self._process)
-        self._process = frame
+        act = Activation()
+        with self._lock:
+            plain = [*self._plain, (weakref.ref(act), frame)]
+            for i in range(len(plain) - 2, 0, -1):
+                if plain[i][0]() is None:
+                    del plain[:i]
+                    break
+            self._plain = plain
         if self._var.get() is not None:
             act.token = self._var.set(frame)
         return act
 
     def enter(self, act: Activation, frame: ModelFrame) -> None:
         """Turn a plain activation into a context-scoped one (``__enter__``)."""
-        self._process = act.previous_process
+        with self._lock:
+            self._plain = [(ref, f) for ref, f in self._plain if ref() is not act]
+            self._open[id(act)] = frame.model_id
         if act.token is None:
             act.token = self._var.set(frame)
-        with self._lock:
-            self._open[id(act)] = frame.model_id
 
     def exit(self, act: Activation) -> None:
         with self._lock:
@@ -116,15 +136,19 @@ class ModelContext:
 
     def clear(self) -> None:
         """No active version anywhere (``clear_active_model``)."""
-        self._process = None
+        with self._lock:
+            self._plain = []
         if self._var.get() is not None:
             self._var.set(ModelFrame(None, False))
 
 
-@dataclass(slots=True)
 class Activation:
-    previous_process: ModelFrame | None
-    token: contextvars.Token[ModelFrame | None] | None = None
+    """One ``set_active_model`` call; weakly referenced by the context while it is plain."""
+
+    __slots__ = ("__weakref__", "token")
+
+    def __init__(self) -> None:
+        self.token: contextvars.Token[ModelFrame | None] | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True, repr=False)
@@ -172,7 +196,9 @@ class RunContext:
         stack = self._var.get()
         if not stack:
             return None
-        if run_id is not None and run_id in stack:
+        if run_id is not None:  # a run that already ended (end_run in its block) pops nothing
+            if run_id not in stack:
+                return None
             self._var.set(tuple(r for r in stack if r != run_id))
             return run_id
         self._var.set(stack[:-1])

@@ -17,6 +17,7 @@ from genver.entities import Experiment, PagedList, ViewType
 from genver.exceptions import AlreadyExistsError, InvalidArgumentError, NotFoundError
 from genver.gitinfo import cached_git_info
 from genver.store.base import Store
+from genver.validation import check_int
 
 log = logging.getLogger("genver")
 
@@ -44,7 +45,7 @@ class FluentBase:
         self._context_tags_cache: dict[str, str] | None = None
         self._env_models: dict[tuple[str, str], str] = {}
         self._env_lock = threading.Lock()
-        self._env_failed: set[str] = set()
+        self._env_failed: dict[tuple[str, str], float] = {}  # (uri, value) -> monotonic time
         self._datasets_logged: set[tuple[str, str, str]] = set()
 
     # -- store / tracking URI -------------------------------------------------------------------
@@ -72,7 +73,7 @@ class FluentBase:
 
     def set_tracking_uri(self, uri: str | os.PathLike[str]) -> None:
         """Where data goes: ``sqlite:///path``, ``postgresql://...`` or a plain folder/file path."""
-        text = os.fspath(uri)
+        text = os.fspath(uri) if isinstance(uri, (str, os.PathLike)) else None
         if not isinstance(text, str) or not text.strip():
             raise InvalidArgumentError(f"Invalid tracking URI {uri!r}: expected e.g. 'sqlite:///genver.db'.")
         if "://" not in text:  # a path: a SQLite file there
@@ -144,6 +145,8 @@ class FluentBase:
         order_by: Sequence[str] | None = None,
     ) -> list[Experiment]:
         """All experiments matching the filter (every page, up to ``max_results``)."""
+        if max_results is not None:
+            check_int(max_results, "max_results", minimum=1)
         out: list[Experiment] = []
         token: str | None = None
         while True:

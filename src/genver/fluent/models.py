@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +12,15 @@ from genver.context import ActiveModel, ModelFrame
 from genver.entities import LoggedModel, LoggedModelStatus
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
 from genver.fluent.runs import RunsAPI, _check_format
-from genver.validation import check_model_name, check_params
+from genver.validation import check_model_name, check_params, check_tags
 
 if TYPE_CHECKING:
     import pandas as pd
 
 log = logging.getLogger("genver")
 EXTERNAL_TAG = "mlflow.model.isExternal"
+#: Seconds to wait before trying again to resolve an active-model env var that failed to resolve.
+ENV_RETRY_SECONDS = 30.0
 
 
 class ModelsAPI(RunsAPI):
@@ -92,7 +95,9 @@ class ModelsAPI(RunsAPI):
 
     def _env_model_id(self) -> str | None:
         """Resolve ``GENVER_ACTIVE_MODEL_ID`` / ``MLFLOW_ACTIVE_MODEL_ID`` once: an existing id,
-        else a version name (created if missing) in the active experiment. Never raises."""
+        else a version name (created if missing) in the active experiment. Never raises; after a
+        failure (store unreachable) it answers None at once and retries after a pause, so an app
+        that starts traces while the store is down is not slowed by a reconnect on every call."""
         value = ACTIVE_MODEL_ID.get(self._environ)
         if value is None:
             return None
@@ -100,20 +105,32 @@ class ModelsAPI(RunsAPI):
         key = (self.get_tracking_uri(), value)
         if key in cache:
             return cache[key]
+        if self._env_retry_pending(key):
+            return None
         with self._env_lock:
             if key in cache:
                 return cache[key]
+            if self._env_retry_pending(key):
+                return None
             try:
                 resolved = self._resolve_model_ref(value)
             except GenverError as exc:
-                if value not in self._env_failed:
-                    self._env_failed.add(value)
+                if key not in self._env_failed:
                     log.warning(
-                        "Could not resolve active model %r from the environment (will retry): %s", value, exc
+                        "Could not resolve active model %r from the environment (will retry in %ss): %s",
+                        value,
+                        ENV_RETRY_SECONDS,
+                        exc,
                     )
+                self._env_failed[key] = time.monotonic()
                 return None
+            self._env_failed.pop(key, None)
             cache[key] = resolved
             return resolved
+
+    def _env_retry_pending(self, key: tuple[str, str]) -> bool:
+        failed_at = self._env_failed.get(key)
+        return failed_at is not None and time.monotonic() - failed_at < ENV_RETRY_SECONDS
 
     def _resolve_model_ref(self, value: str) -> str:
         if value.startswith("m-"):
@@ -139,7 +156,7 @@ class ModelsAPI(RunsAPI):
 
         >>> genver.create_external_model(name="agent-v1.0", params={"temperature": "0.7"})  # doctest: +SKIP
         """
-        all_tags = dict(tags or {})
+        all_tags = dict(check_tags(tags))
         all_tags[EXTERNAL_TAG] = "true"
         model = self._create(
             name,
@@ -179,6 +196,7 @@ class ModelsAPI(RunsAPI):
         reuse: bool,
     ) -> LoggedModel:
         check_params(params)  # fail before resolving anything
+        check_tags(tags)
         stack = self._runs.stack()
         if source_run_id is None and stack:
             source_run_id = stack[-1]
@@ -263,6 +281,8 @@ class ModelsAPI(RunsAPI):
             isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
         ):
             raise InvalidArgumentError(f"Invalid max_results {max_results!r}: expected a positive integer.")
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]  # one id, not a sequence of characters
         ids = [str(e) for e in experiment_ids] if experiment_ids else [self._current_experiment_id()]
         models: list[LoggedModel] = []
         token: str | None = None

@@ -10,6 +10,7 @@ from genver.entities import Dataset, Run, RunStatus, ViewType
 from genver.exceptions import InvalidArgumentError
 from genver.fluent.base import FluentBase
 from genver.ids import now_ms
+from genver.validation import check_int
 
 if TYPE_CHECKING:
     from types import TracebackType
@@ -63,6 +64,8 @@ class RunsAPI(FluentBase):
                 run = client.get_run(run_id)
         else:
             exp_id = str(experiment_id) if experiment_id is not None else self._current_experiment_id()
+            if tags is not None and not isinstance(tags, Mapping):
+                raise InvalidArgumentError(f"Invalid tags {tags!r}: expected a dict of tag name to value.")
             run_tags = self._context_tags()
             run_tags.update({k: str(v) for k, v in (tags or {}).items()})
             if stack:
@@ -75,6 +78,9 @@ class RunsAPI(FluentBase):
 
     def end_run(self, status: str = "FINISHED", run_id: str | None = None) -> None:
         """End the active run (no-op when there is none)."""
+        if not isinstance(status, str) or status.upper() not in RunStatus.__members__:
+            allowed = ", ".join(repr(s.value) for s in RunStatus)
+            raise InvalidArgumentError(f"Invalid run status {status!r}: expected one of {allowed}.")
         ended = self._runs.pop(run_id)
         if ended is not None:
             self.client.set_terminated(ended, status=status)
@@ -104,15 +110,25 @@ class RunsAPI(FluentBase):
     ) -> list[Run] | pd.DataFrame:
         """Runs matching the filter, as a DataFrame (default) or a list."""
         _check_format(output_format)
-        if experiment_names:
+        check_int(max_results, "max_results", minimum=1)
+        if isinstance(experiment_ids, (str, int)):
+            experiment_ids = [str(experiment_ids)]  # one id, not a sequence of characters
+        if experiment_ids and experiment_names:
+            raise InvalidArgumentError(
+                f"Pass experiment_ids ({experiment_ids!r}) or experiment_names ({experiment_names!r}), not both."
+            )
+        if experiment_names:  # names that do not exist match nothing (not the active experiment)
             found = [self.client.get_experiment_by_name(n) for n in experiment_names]
-            experiment_ids = [e.experiment_id for e in found if e is not None]
-        elif search_all_experiments and not experiment_ids:
-            experiment_ids = [e.experiment_id for e in self.search_experiments(view_type=ViewType.ALL)]
-        ids = list(experiment_ids) if experiment_ids else [self._current_experiment_id()]
+            ids = [e.experiment_id for e in found if e is not None]
+        elif experiment_ids:
+            ids = [str(e) for e in experiment_ids]
+        elif search_all_experiments:
+            ids = [e.experiment_id for e in self.search_experiments(view_type=ViewType.ALL)]
+        else:
+            ids = [self._current_experiment_id()]
         runs: list[Run] = []
         token: str | None = None
-        while len(runs) < max_results:
+        while ids and len(runs) < max_results:
             page = self.client.search_runs(
                 ids, filter_string, run_view_type, min(1000, max_results - len(runs)), order_by, token
             )

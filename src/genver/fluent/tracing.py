@@ -137,6 +137,17 @@ class TracingAPI(ModelsAPI):
         """Add or override model prices in $ per 1M tokens: ``{"my-llm": {"input": 1, "output": 2}}``."""
         self.model_prices().set(prices)
 
+    def set_tracking_uri(self, uri: str | os.PathLike[str]) -> None:
+        """Switch stores; traces already finished are exported to the old store first."""
+        rt = self._runtime
+        if rt is not None:
+            rt.exporter.flush(30.0)
+        super().set_tracking_uri(uri)
+        if rt is not None and not TRACE_SPOOL_DIR.get(self._environ):
+            from genver.tracing.spool import default_spool_dir
+
+            rt.exporter.set_spool_dir(default_spool_dir(self.get_tracking_uri()))
+
     # -- what the runtime asks of this instance (TracingHost) -----------------------------------------
     def model_ref_for_tracing(self) -> tuple[str | None, str | None]:
         frame = self._models.for_tracing()
