@@ -123,6 +123,9 @@ class TraceExporter:
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
 
+    def set_spool_dir(self, directory: Any) -> None:
+        self._spool = Spool(directory, max_bytes=self._spool.max_bytes)
+
     def reset_after_fork(self) -> None:
         self._queue.clear()
         self._thread = None
