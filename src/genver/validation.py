@@ -88,6 +88,7 @@ def check_params(params: Mapping[str, Any] | None, *, what: str = "Parameters") 
             raise InvalidArgumentError(
                 f"Param {k!r} has a value of {len(v)} characters: at most {MAX_PARAM_VALUE_LENGTH} are allowed."
             )
+        _check_no_nul(v, f"Param {k!r}")
         out[k] = v
     return out
 
@@ -110,8 +111,32 @@ def check_tags(tags: Mapping[str, Any] | None) -> dict[str, str]:
             raise InvalidArgumentError(
                 f"Tag {k!r} has a value of {len(value)} characters: at most {MAX_TAG_VALUE_LENGTH} are allowed."
             )
+        _check_no_nul(value, f"Tag {k!r}")
         out[k] = value
     return out
+
+
+def _check_no_nul(value: str, what: str) -> None:
+    # PostgreSQL cannot store NUL in text; refusing it everywhere keeps the backends alike.
+    if "\x00" in value:
+        raise InvalidArgumentError(
+            f"{what} has the value {value[:80]!r}, which contains a NUL character (\\x00): remove it."
+        )
+
+
+def check_text(value: object, what: str, max_length: int | None = None) -> str | None:
+    """An optional free-form string (model type, user, status message...): None, or a string
+    without NUL of at most ``max_length`` characters (the column's size)."""
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected a string.")
+    if max_length is not None and len(value) > max_length:
+        raise InvalidArgumentError(
+            f"Invalid {what} {value[:40]!r}... of {len(value)} characters: at most {max_length} are allowed."
+        )
+    _check_no_nul(value, f"The {what}")
+    return value
 
 
 def check_metric_value(key: str, value: object) -> float:
@@ -133,9 +158,13 @@ def check_int(value: object, what: str, *, minimum: int | None = None) -> int:
     return value
 
 
-def check_id(value: object, what: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected a non-empty string id.")
+def check_id(value: object, what: str, max_length: int | None = None) -> str:
+    if not isinstance(value, str) or not value.strip() or _CONTROL.search(value):
+        raise InvalidArgumentError(
+            f"Invalid {what} {value!r}: expected a non-empty string id without control characters."
+        )
+    if max_length is not None and len(value) > max_length:
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: at most {max_length} characters are allowed.")
     return value
 
 

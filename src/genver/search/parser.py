@@ -165,15 +165,18 @@ def _resolve(text: str, schema: FilterSchema, fail: _Fail) -> tuple[Kind, str]:
             f"{', '.join(schema.prefixes)} (or a bare attribute: {', '.join(schema.attributes)})"
         )
     rest = after[1:]
+    sub = ""  # span.attributes.`gen_ai.request.model`: only the attribute key is quoted
+    if kind == "span" and rest[:11].lower() == "attributes.":
+        sub, rest = "attributes.", rest[11:]
     if "`" in rest:
         if not (len(rest) >= 2 and rest[0] == rest[-1] == "`" and rest.count("`") == 2):
-            fail(f"quote the whole key in backticks, e.g. {first}.`a.b c`, not {text!r}")
+            fail(f"quote the whole key in backticks, e.g. {first}.{sub}`a.b c`, not {text!r}")
         rest = rest[1:-1]
     if not rest:
-        fail(f"missing key after {first + '.'!r}")
+        fail(f"missing key after {first + '.' + sub!r}")
     if kind == "attribute":
         return kind, _attribute(schema, rest, fail)
-    return kind, rest
+    return kind, sub + rest
 
 
 class _Parser:

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from genver.exceptions import InvalidArgumentError, NotFoundError, StoreUnavailableError
 from genver.ids import now_ms
@@ -22,6 +22,7 @@ log = logging.getLogger("genver.store")
 
 DEFAULT_EXPERIMENT_ID = "0"
 DEFAULT_EXPERIMENT_NAME = "Default"
+MAX_EXPERIMENT_ID = 2**31 - 1  # experiment_id is a 32-bit INTEGER column on PostgreSQL
 
 
 class SqlBase:
@@ -48,8 +49,13 @@ class SqlBase:
         if upgrade:
             from genver.store.sql.migrate import upgrade as run_upgrade
 
-            self._guard(lambda: run_upgrade(self._engine))
-            self._ensure_default_experiment()
+            try:
+                self._guard(lambda: run_upgrade(self._engine))
+                self._ensure_default_experiment()
+            except BaseException:
+                if not isinstance(uri_or_engine, Engine):  # ours: close its connections
+                    self._engine.dispose()
+                raise
 
     def _default_artifact_root(self) -> str:
         url = self._engine.url
@@ -72,6 +78,9 @@ class SqlBase:
         while True:
             try:
                 return fn()
+            except DataError as exc:
+                # A value the database refused (out of range, unstorable): the caller's input.
+                raise InvalidArgumentError(f"The store rejected a value: {exc.orig}") from exc
             except (OperationalError, DBAPIError) as exc:
                 if is_transient(exc):
                     delay = next(delays, None)
@@ -136,13 +145,26 @@ class SqlBase:
 
     # -- shared lookups --------------------------------------------------------------------------
     def _experiment_int(self, experiment_id: object) -> int:
+        value: int | None = None
         if isinstance(experiment_id, int) and not isinstance(experiment_id, bool):
-            return experiment_id
-        if isinstance(experiment_id, str) and experiment_id.strip().isdigit():
-            return int(experiment_id)
-        raise InvalidArgumentError(
-            f"Invalid experiment id {experiment_id!r}: expected a string of digits such as '0'."
-        )
+            value = experiment_id
+        elif isinstance(experiment_id, str):
+            text = experiment_id.strip()
+            if text.isascii() and text.isdigit():  # not "²" or other Unicode digits
+                value = int(text)
+        if value is None or not 0 <= value <= MAX_EXPERIMENT_ID:
+            raise InvalidArgumentError(
+                f"Invalid experiment id {experiment_id!r}: expected a string of digits such as '0' "
+                f"(at most {MAX_EXPERIMENT_ID})."
+            )
+        return value
+
+    def _experiment_ints(self, experiment_ids: object) -> list[int]:
+        if isinstance(experiment_ids, (str, bytes)) or not isinstance(experiment_ids, Sequence):
+            raise InvalidArgumentError(
+                f"Invalid experiment_ids {experiment_ids!r}: expected a list of ids such as ['0']."
+            )
+        return [self._experiment_int(e) for e in experiment_ids]
 
     def _active_experiment_row(self, conn: Connection, experiment_id: object) -> sa.Row[Any]:
         exp_int = self._experiment_int(experiment_id)

@@ -72,6 +72,8 @@ def _sqlite_engine(url: sa.engine.URL, busy_timeout: float) -> Engine:
         cur.execute("PRAGMA case_sensitive_like=ON")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout * 1000)}")
         cur.close()
+        # SQLite's lower() folds ASCII only; ILIKE (lower(x) LIKE lower(y)) must fold 'Ü' too.
+        dbapi_conn.create_function("lower", 1, _unicode_lower, deterministic=True)
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
@@ -79,6 +81,10 @@ def _sqlite_engine(url: sa.engine.URL, busy_timeout: float) -> Engine:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+def _unicode_lower(value: object) -> object:
+    return None if value is None else str(value).lower()
 
 
 def is_transient(exc: BaseException) -> bool:

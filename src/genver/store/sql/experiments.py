@@ -18,7 +18,7 @@ from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
 from genver.store.sql.filters import Target, compile_filter, kv_exists
-from genver.validation import check_experiment_name, check_tags
+from genver.validation import check_experiment_name, check_tags, check_text
 
 _E = t.experiments
 
@@ -37,6 +37,7 @@ class ExperimentsMixin(SqlBase):
     ) -> str:
         check_experiment_name(name)
         clean_tags = check_tags(tags)
+        check_text(artifact_location, "artifact location", 1000)  # the column size
 
         def create(conn: Connection) -> str:
             now = self._clock()
@@ -83,6 +84,8 @@ class ExperimentsMixin(SqlBase):
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         if not isinstance(name, str):
             raise InvalidArgumentError(f"Invalid experiment name {name!r}: expected a string.")
+        if "\x00" in name:  # no stored name has one (and PostgreSQL cannot even compare it)
+            return None
         found = self._read(lambda conn: self._load_experiments(conn, sa.select(_E).where(_E.c.name == name)))
         return found[0] if found else None
 

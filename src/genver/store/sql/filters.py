@@ -38,6 +38,7 @@ def compile_filter(node: Node | None, target: Target) -> Expr | None:
         return sa.and_(*(_required(compile_filter(n, target)) for n in node.items))
     if isinstance(node, Or):
         return sa.or_(*(_required(compile_filter(n, target)) for n in node.items))
+    _check_no_nul(node)
     if node.kind == "attribute":
         column = target.columns.get(node.key)
         if column is None:
@@ -48,6 +49,16 @@ def compile_filter(node: Node | None, target: Target) -> Expr | None:
     if build is None:
         raise InvalidFilterError(f"Filters on {node.kind} keys are not supported here (key {node.key!r}).")
     return build(node)
+
+
+def _check_no_nul(c: Comparison) -> None:
+    """PostgreSQL cannot even compare text with a NUL in it; refuse it on every backend."""
+    values = c.value if isinstance(c.value, tuple) else (c.value,)
+    for text in (c.key, *values):
+        if isinstance(text, str) and "\x00" in text:
+            raise InvalidFilterError(
+                f"Invalid filter value {text!r} for {c.key!r}: NUL characters (\\x00) are not allowed."
+            )
 
 
 def _required(expr: Expr | None) -> Expr:

@@ -13,6 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from genver.exceptions import StoreError
 from genver.store.sql.engine import WRITE_OPTION
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -50,6 +51,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
         conn.rollback()
     if before == target:
         return before, target
+    _check_known(before)
     with engine.connect() as conn:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
@@ -57,8 +59,30 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
             before = current_revision(conn)
             if before != target:
+                _check_known(before)
                 _run_alembic(conn, target)
     return before, target
+
+
+def _check_known(revision: str | None) -> None:
+    """A revision this genver does not know was written by a newer genver: refuse to touch it."""
+    from alembic.script import ScriptDirectory
+    from alembic.util import CommandError
+
+    if revision is None:
+        return
+    script = _script()
+    assert isinstance(script, ScriptDirectory)
+    try:
+        known = script.get_revision(revision) is not None
+    except CommandError:
+        known = False
+    if not known:
+        raise StoreError(
+            f"The database schema is at revision {revision!r}, which this genver does not know "
+            f"(its newest is {head_revision()!r}): the database was upgraded by a newer genver. "
+            "Upgrade genver to open it."
+        )
 
 
 def _run_alembic(conn: Connection, revision: str) -> None:

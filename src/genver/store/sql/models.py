@@ -18,7 +18,7 @@ from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.filters import Target, compare, compile_filter, kv_exists
 from genver.store.sql.runs import RunsMixin
-from genver.validation import check_id, check_key, check_model_name, check_params, check_tags
+from genver.validation import check_id, check_key, check_model_name, check_params, check_tags, check_text
 
 _M = t.logged_models
 _P = t.logged_model_params
@@ -47,8 +47,9 @@ class ModelsMixin(RunsMixin):
             raise InvalidArgumentError(
                 f"Invalid model_type {model_type!r}: expected a string such as 'rag-agent'."
             )
+        check_text(model_type, "model_type", 500)  # the column sizes
         if source_run_id is not None:
-            check_id(source_run_id, "source run id")
+            check_id(source_run_id, "source run id", 32)
         final_name = name or random_name()
 
         def create(conn: Connection) -> str:
@@ -104,6 +105,10 @@ class ModelsMixin(RunsMixin):
 
     def find_logged_model(self, *, experiment_id: str, name: str) -> LoggedModel | None:
         exp_int = self._experiment_int(experiment_id)
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"Invalid version name {name!r}: expected a string.")
+        if "\x00" in name:  # no stored name has one (and PostgreSQL cannot even compare it)
+            return None
 
         def find(conn: Connection) -> LoggedModel | None:
             model_id = self._find_id(conn, exp_int, name)
@@ -135,9 +140,7 @@ class ModelsMixin(RunsMixin):
         if status is not None:
             values["status"] = LoggedModelStatus.from_value(status).value
         if status_message is not None:
-            if not isinstance(status_message, str):
-                raise InvalidArgumentError(f"Invalid status_message {status_message!r}: expected a string.")
-            values["status_message"] = status_message
+            values["status_message"] = check_text(status_message, "status_message")
         if deleted:
             values["lifecycle_stage"] = "deleted"
 
@@ -197,7 +200,7 @@ class ModelsMixin(RunsMixin):
     ) -> PagedList[LoggedModel]:
         check_max_results(max_results)
         offset = decode_token(page_token)
-        exp_ints = [self._experiment_int(e) for e in experiment_ids]
+        exp_ints = self._experiment_ints(experiment_ids)
         dataset_clause = _dataset_clause(datasets)
 
         def metric_exists(c: ast.Comparison) -> sa.ColumnElement[bool]:
@@ -243,10 +246,10 @@ class ModelsMixin(RunsMixin):
                     .limit(1)
                     .scalar_subquery()
                 )
-                ordering.append(col.is_(None))
             else:
                 col = columns[term.key]
                 ordered_by_creation = ordered_by_creation or term.key == "creation_timestamp"
+            ordering.append(col.is_(None))  # missing values last in both directions, on every backend
             ordering.append(col.asc() if term.ascending else col.desc())
         if not ordered_by_creation:
             ordering.append(_M.c.creation_timestamp.desc())
@@ -341,6 +344,8 @@ def _dataset_clause(datasets: object) -> sa.ColumnElement[bool] | None:
         unknown = set(ds) - {"dataset_name", "dataset_digest"}
         if unknown:
             raise InvalidArgumentError(f"Invalid dataset filter {ds!r}: unknown keys {sorted(unknown)}.")
+        for key in ("dataset_name", "dataset_digest"):
+            check_text(ds.get(key), f"{key} in dataset filter {ds!r}")
         cond = _X.c.dataset_name == ds["dataset_name"]
         if ds.get("dataset_digest"):
             cond = sa.and_(cond, _X.c.dataset_digest == ds["dataset_digest"])

@@ -30,7 +30,7 @@ from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
 from genver.store.sql.experiments import lifecycle_clause
 from genver.store.sql.filters import Target, compile_filter, kv_exists
-from genver.validation import check_id, check_key, check_metric_value, check_params, check_tags
+from genver.validation import check_id, check_key, check_metric_value, check_params, check_tags, check_text
 
 _R = t.runs
 _STATUSES = {s.value for s in RunStatus}
@@ -47,12 +47,9 @@ class RunsMixin(SqlBase):
         user_id: str | None = None,
     ) -> Run:
         clean_tags = check_tags(tags)
-        if run_name is not None and (not isinstance(run_name, str) or len(run_name) > 256):
-            raise InvalidArgumentError(
-                f"Invalid run name {run_name!r}: expected a string of at most 256 characters."
-            )
-        name = run_name or clean_tags.get("mlflow.runName") or random_name()
+        name = _check_run_name(run_name or clean_tags.get("mlflow.runName")) or random_name()
         clean_tags["mlflow.runName"] = name
+        check_text(user_id, "user id", 256)
         run_id = new_run_id()
 
         def create(conn: Connection) -> None:
@@ -98,7 +95,7 @@ class RunsMixin(SqlBase):
         if end_time is not None:
             values["end_time"] = end_time
         if run_name is not None:
-            values["run_name"] = run_name
+            values["run_name"] = _check_run_name(run_name)
         if lifecycle_stage is not None:
             if lifecycle_stage not in ("active", "deleted"):
                 raise InvalidArgumentError(
@@ -145,7 +142,7 @@ class RunsMixin(SqlBase):
     ) -> PagedList[Run]:
         check_max_results(max_results)
         offset = decode_token(page_token)
-        exp_ints = [self._experiment_int(e) for e in experiment_ids]
+        exp_ints = self._experiment_ints(experiment_ids)
         columns: dict[str, sa.ColumnElement[Any]] = {
             name: _R.c[name] for name in ast.RUNS.attributes if name != "experiment_id"
         }
@@ -196,6 +193,8 @@ class RunsMixin(SqlBase):
     ) -> None:
         clean_params = check_params(params)
         clean_tags = check_tags(tags)
+        if run_id is not None:
+            check_id(run_id, "run id")
         clean_metrics = [self._check_metric(m, run_id) for m in metrics]
         if run_id is None and (clean_params or clean_tags or any(m.model_id is None for m in clean_metrics)):
             raise InvalidArgumentError("log_batch needs a run id unless every metric carries a model_id.")
@@ -270,6 +269,9 @@ class RunsMixin(SqlBase):
                 raise InvalidArgumentError(
                     f"Invalid dataset {ds!r}: expected a genver Dataset (genver.data.from_dict)."
                 )
+            check_text(ds.name, "dataset name", 500)  # the column sizes
+            check_text(ds.digest, "dataset digest", 64)
+            check_text(ds.source_type, "dataset source type", 36)
 
         def log(conn: Connection) -> None:
             self._require_active_run(conn, run_id)
@@ -298,6 +300,8 @@ class RunsMixin(SqlBase):
             raise InvalidArgumentError(f"Invalid step {m.step!r} for metric {m.key!r}: expected an integer.")
         if m.model_id is not None:
             check_id(m.model_id, "model id")
+        check_text(m.dataset_name, f"dataset name of metric {m.key!r}", 500)  # the column sizes
+        check_text(m.dataset_digest, f"dataset digest of metric {m.key!r}", 64)
         return Metric(m.key, value, m.timestamp, m.step, m.model_id, run_id, m.dataset_name, m.dataset_digest)
 
     def _require_active_run(self, conn: Connection, run_id: str) -> None:
@@ -453,3 +457,13 @@ class RunsMixin(SqlBase):
             )
             for r in rows
         ]
+
+
+def _check_run_name(name: object) -> str | None:
+    if name is None:
+        return None
+    if not isinstance(name, str) or len(name) > 256 or "\x00" in name:
+        raise InvalidArgumentError(
+            f"Invalid run name {name!r}: expected a string of at most 256 characters, without NUL."
+        )
+    return name

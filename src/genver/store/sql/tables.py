@@ -4,7 +4,38 @@ migrations in ``migrations/``; these definitions mirror the head revision and ar
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import sqlalchemy as sa
+
+
+class MetricValue(sa.types.TypeDecorator[float]):
+    """A float that keeps NaN on SQLite, which would store it as NULL (and fail NOT NULL).
+
+    NaN is written there as the text ``'NaN'``; SQLite sorts and compares text after every
+    number, just as PostgreSQL treats NaN as larger than every number, so filters and order_by
+    agree on both backends. The database column type is unchanged (no migration).
+    """
+
+    impl = sa.Float
+    cache_ok = True
+
+    def bind_processor(self, dialect: sa.Dialect) -> Any:
+        inner = super().bind_processor(dialect)  # the float conversion, which would undo 'NaN'
+        if dialect.name != "sqlite":
+            return inner
+
+        def process(value: Any) -> Any:
+            if isinstance(value, float) and math.isnan(value):
+                return "NaN"
+            return inner(value) if inner is not None else value
+
+        return process
+
+    def process_result_value(self, value: Any, dialect: sa.Dialect) -> Any:
+        return float(value) if isinstance(value, str) else value
+
 
 metadata = sa.MetaData()
 
@@ -64,7 +95,7 @@ run_metrics = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", MetricValue, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("model_id", sa.String(34)),
@@ -78,7 +109,7 @@ latest_metrics = sa.Table(
     metadata,
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", MetricValue, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
 )
@@ -125,7 +156,7 @@ logged_model_metrics = sa.Table(
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("model_id", sa.String(34), sa.ForeignKey("logged_models.model_id"), nullable=False),
     sa.Column("key", sa.String(250), nullable=False),
-    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("value", MetricValue, nullable=False),
     sa.Column("timestamp", sa.BigInteger, nullable=False),
     sa.Column("step", sa.BigInteger, nullable=False),
     sa.Column("run_id", sa.String(32)),
@@ -155,4 +186,86 @@ run_inputs = sa.Table(
     sa.Column("run_id", sa.String(32), sa.ForeignKey("runs.run_id"), primary_key=True),
     sa.Column("input_type", sa.String(16), primary_key=True),
     sa.Column("ref_id", sa.String(64), primary_key=True),
+)
+
+# Revision 0003: traces. The version, run, session and user are copied out of the metadata into
+# indexed columns, so the searches and statistics that filter on them never touch trace_metadata.
+traces = sa.Table(
+    "traces",
+    metadata,
+    sa.Column("trace_id", sa.String(64), primary_key=True),
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id"), nullable=False),
+    sa.Column("request_time", sa.BigInteger, nullable=False),
+    sa.Column("execution_duration", sa.BigInteger),
+    sa.Column("state", sa.String(32), nullable=False),
+    sa.Column("name", sa.Text),
+    sa.Column("request_preview", sa.Text),
+    sa.Column("response_preview", sa.Text),
+    sa.Column("client_request_id", sa.Text),
+    sa.Column("model_id", sa.String(64)),
+    sa.Column("run_id", sa.String(64)),
+    sa.Column("session_id", sa.Text),
+    sa.Column("user_id", sa.Text),
+    sa.Column("input_tokens", sa.BigInteger),
+    sa.Column("output_tokens", sa.BigInteger),
+    sa.Column("total_tokens", sa.BigInteger),
+    sa.Column("cost", sa.Float),
+    sa.Index("ix_traces_experiment_time", "experiment_id", "request_time"),
+    sa.Index("ix_traces_model_time", "model_id", "request_time"),
+    # Leads with (model_id, execution_duration) for percentiles; the other columns make it cover
+    # every column trace statistics filter on or add up, so they never read the wide rows.
+    sa.Index(
+        "ix_traces_model_duration",
+        "model_id",
+        "execution_duration",
+        "request_time",
+        "experiment_id",
+        "state",
+        "input_tokens",
+        "output_tokens",
+        "total_tokens",
+        "cost",
+    ),
+    sa.Index("ix_traces_run", "run_id"),
+)
+
+# Values are unbounded text: PostgreSQL gets hash indexes on them, because a B-tree entry over
+# ~2.7 kB fails the insert ("index row size exceeds btree maximum"); SQLite has no such limit.
+trace_metadata = sa.Table(
+    "trace_metadata",
+    metadata,
+    sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_trace_metadata_value", "value", postgresql_using="hash"),
+)
+
+trace_tags = sa.Table(
+    "trace_tags",
+    metadata,
+    sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.Index("ix_trace_tags_value", "value", postgresql_using="hash"),
+)
+
+spans = sa.Table(
+    "spans",
+    metadata,
+    sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
+    sa.Column("span_id", sa.String(32), primary_key=True),
+    sa.Column("parent_id", sa.String(32)),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("span_type", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("status_message", sa.Text),
+    sa.Column("start_time_ns", sa.BigInteger, nullable=False),
+    sa.Column("end_time_ns", sa.BigInteger),
+    sa.Column("inputs", sa.Text),
+    sa.Column("outputs", sa.Text),
+    sa.Column("attributes", sa.JSON),
+    sa.Column("events", sa.Text),
+    # (x, trace_id): a span filter is a correlated EXISTS, fully matched by either index.
+    sa.Index("ix_spans_name", "name", "trace_id"),
+    sa.Index("ix_spans_type", "span_type", "trace_id"),
 )

@@ -1,0 +1,75 @@
+"""Opening stores: unreachable databases, bad locations, passwords kept out of messages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from genver.exceptions import GenverError, InvalidArgumentError, StoreUnavailableError
+from genver.store import store_for_uri
+from genver.store.sql.store import SqlStore
+
+
+def test_unreachable_postgres_is_store_unavailable() -> None:
+    with pytest.raises(StoreUnavailableError) as info:
+        SqlStore("postgresql://postgres:s3cret@127.0.0.1:1/x")
+    message = str(info.value)
+    assert "127.0.0.1" in message
+    assert "s3cret" not in message and "s3cret" not in repr(info.value)
+    assert info.value.error_code == "TEMPORARILY_UNAVAILABLE"
+    assert isinstance(info.value, ConnectionError)
+
+
+def test_missing_sqlite_folder(tmp_path: Path) -> None:
+    missing = tmp_path / "nope"
+    with pytest.raises(InvalidArgumentError, match="does not exist") as info:
+        SqlStore(f"sqlite:///{missing}/x.db")
+    assert str(missing) in str(info.value)
+
+
+def test_sqlite_path_that_is_a_folder(tmp_path: Path) -> None:
+    with pytest.raises(GenverError, match=str(tmp_path)):
+        SqlStore(f"sqlite:///{tmp_path}")
+
+
+@pytest.mark.parametrize("uri", ["mysql://u@h/db", "nonsense", "http://localhost:5000"])
+def test_unsupported_uris(uri: str) -> None:
+    with pytest.raises(InvalidArgumentError, match="URI"):
+        store_for_uri(uri)
+
+
+def test_in_memory_sqlite_works() -> None:
+    store = SqlStore("sqlite://")
+    try:
+        assert store.get_experiment("0").name == "Default"
+        model_id = store.create_logged_model(experiment_id="0", name="v1").model_id
+        assert store.get_logged_model(model_id).name == "v1"
+    finally:
+        store.close()
+
+
+def test_store_from_an_engine_and_uri_forms(tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/e.db")
+    store = SqlStore(engine)
+    try:
+        assert store.get_experiment("0").name == "Default"
+    finally:
+        store.close()
+    via_uri = store_for_uri(f"sqlite:///{tmp_path}/e.db")
+    try:
+        assert via_uri.get_experiment("0").name == "Default"
+    finally:
+        via_uri.close()
+
+
+@pytest.mark.postgres
+def test_postgres_password_is_hidden(pg_shared_uri: str) -> None:
+    uri = sa.engine.make_url(pg_shared_uri).set(password="s3cret").render_as_string(hide_password=False)
+    store = SqlStore(uri)
+    try:
+        assert "s3cret" not in repr(store)
+        assert store.get_experiment("0").name == "Default"
+    finally:
+        store.close()
