@@ -1,13 +1,15 @@
 """The quickstart's sample app and its evaluation: three versions of a small FAQ bot.
 
 Each version is a different configuration of the same retrieval bot (how it matches a question
-to the knowledge base). The quickstart registers each as a version with its params and git
-commit, runs it on a small question set, and logs accuracy and latency on the version, so the
-versions can be compared side by side.
+to the knowledge base, which LLM composes the reply). The quickstart registers each as a version
+with its params and git commit, runs it on a small question set under tracing (every answer is a
+trace linked to its version, with tokens and cost), and logs accuracy and latency on the
+version, so the versions can be compared side by side.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import subprocess
 import time
@@ -15,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from genver import data
-from genver.entities import LoggedModel
+from genver.entities import LoggedModel, SpanType, TraceStats
 from genver.fluent import Genver
 
 KNOWLEDGE_BASE = {
@@ -45,9 +47,15 @@ QUESTIONS = [
 ]
 
 VERSIONS: list[tuple[str, dict[str, str]]] = [
-    ("faq-bot-v1.0", {"matcher": "exact", "normalize": "none", "min_overlap": "2"}),
-    ("faq-bot-v1.1", {"matcher": "overlap", "normalize": "lowercase", "min_overlap": "1"}),
-    ("faq-bot-v2.0", {"matcher": "overlap", "normalize": "stem", "min_overlap": "1"}),
+    (
+        "faq-bot-v1.0",
+        {"matcher": "exact", "normalize": "none", "min_overlap": "2", "llm_model": "gpt-4o-mini"},
+    ),
+    (
+        "faq-bot-v1.1",
+        {"matcher": "overlap", "normalize": "lowercase", "min_overlap": "1", "llm_model": "gpt-4o-mini"},
+    ),
+    ("faq-bot-v2.0", {"matcher": "overlap", "normalize": "stem", "min_overlap": "1", "llm_model": "gpt-4o"}),
 ]
 
 
@@ -58,20 +66,41 @@ def _words(text: str, normalize: str) -> list[str]:
     return words
 
 
-def make_bot(params: dict[str, str]) -> Callable[[str], str | None]:
-    """The sample app: answer a question from the knowledge base, or None."""
+def make_bot(gv: Genver, params: dict[str, str]) -> Callable[[str], str | None]:
+    """The sample app, traced: retrieve a topic from the knowledge base, then "compose" the reply.
+
+    The compose step stands in for an LLM call: it records the model and token usage the way an
+    instrumented client would (OpenTelemetry GenAI attributes), so traces carry tokens and cost.
+    """
     normalize, min_overlap = params["normalize"], int(params["min_overlap"])
 
-    def answer(question: str) -> str | None:
+    @gv.trace(span_type=SpanType.RETRIEVER)
+    def retrieve(question: str) -> str | None:
         if params["matcher"] == "exact":
-            for topic in KNOWLEDGE_BASE:
-                if topic in question:
-                    return topic
-            return None
+            return next((topic for topic in KNOWLEDGE_BASE if topic in question), None)
         asked = set(_words(question, normalize))
-        scored = [(len(asked & set(_words(topic, normalize))), topic) for topic in KNOWLEDGE_BASE]
-        best, topic = max(scored)
+        best, topic = max((len(asked & set(_words(t, normalize))), t) for t in KNOWLEDGE_BASE)
         return topic if best >= min_overlap else None
+
+    @gv.trace(span_type=SpanType.CHAT_MODEL)
+    def compose(question: str, topic: str | None) -> str:
+        reply = KNOWLEDGE_BASE[topic] if topic else "Sorry, I don't know that one yet."
+        span = gv.get_current_active_span()
+        if span is not None:
+            span.set_attributes(
+                {
+                    "gen_ai.request.model": params["llm_model"],
+                    "gen_ai.usage.input_tokens": 120 + 2 * len(question.split()),
+                    "gen_ai.usage.output_tokens": 2 * len(reply.split()),
+                }
+            )
+        return reply
+
+    @gv.trace(name="faq-bot", span_type=SpanType.CHAIN)
+    def answer(question: str) -> str | None:
+        topic = retrieve(question)
+        compose(question, topic)
+        return topic
 
     return answer
 
@@ -82,6 +111,7 @@ class VersionResult:
     accuracy: float
     answered: float
     latency_ms: float
+    stats: TraceStats | None = None
 
 
 def git_commit() -> str:
@@ -106,7 +136,7 @@ def run(gv: Genver, experiment: str = "genver-quickstart") -> list[VersionResult
             if not model.params:
                 gv.log_model_params(params, model_id=model.model_id)
             gv.set_logged_model_tags(model.model_id, {"git_commit": commit, "app": "faq-bot"})
-            bot = make_bot(params)
+            bot = make_bot(gv, params)
             correct = answered = 0
             start = time.perf_counter()
             for question, topic in QUESTIONS:
@@ -129,4 +159,5 @@ def run(gv: Genver, experiment: str = "genver-quickstart") -> list[VersionResult
                     latency_ms,
                 )
             )
-    return results
+    stats = {s.model_id: s for s in gv.get_trace_stats(model_ids=[r.model.model_id for r in results])}
+    return [dataclasses.replace(r, stats=stats.get(r.model.model_id)) for r in results]

@@ -41,7 +41,7 @@ def test_quickstart_creates_three_compared_versions(uri: str) -> None:
     assert sorted(m["name"] for m in models) == ["faq-bot-v1.0", "faq-bot-v1.1", "faq-bot-v2.0"]
     for m in models:
         assert m["status"] == "READY"
-        assert set(m["params"]) == {"matcher", "normalize", "min_overlap"}
+        assert set(m["params"]) == {"matcher", "normalize", "min_overlap", "llm_model"}
         assert "git_commit" in m["tags"]
         keys = {x["key"] for x in m["metrics"]}
         assert keys == {"accuracy", "answered_rate", "latency_ms"}

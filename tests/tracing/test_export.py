@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.tracing.conftest import FlakyStore
 
 from genver.fluent import Genver
 from genver.store.sql.store import SqlStore
+from tests.tracing.conftest import FlakyStore
 
 
 def flaky_genver(tmp_path: Path, **env: str) -> tuple[Genver, FlakyStore]:
@@ -194,6 +194,8 @@ def _producer(tmp_path: Path, uri: str, n: int, settle: float) -> subprocess.Pop
 def _kill(proc: subprocess.Popen[str]) -> None:
     proc.send_signal(signal.SIGKILL)
     proc.wait(10)
+    if proc.stdout is not None:
+        proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
 
 

@@ -1,4 +1,4 @@
-"""The ``genver`` command line: thin commands over the client, rendered with Rich."""
+"""The ``genver`` command line: thin commands over the fluent API, rendered with Rich."""
 
 from __future__ import annotations
 
@@ -7,8 +7,10 @@ import os
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
+
+from genver.cli import traces
+from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 
 app = typer.Typer(help="genver: version tracking for GenAI applications.", no_args_is_help=True)
 models_app = typer.Typer(help="Versions (LoggedModels).", no_args_is_help=True)
@@ -17,27 +19,7 @@ db_app = typer.Typer(help="The tracking database.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(db_app, name="db")
-
-console = Console()
-UriOption = Annotated[
-    str | None,
-    typer.Option("--tracking-uri", envvar=["GENVER_TRACKING_URI", "MLFLOW_TRACKING_URI"], help="Store URI."),
-]
-FormatOption = Annotated[str, typer.Option("--format", help="table or json.")]
-
-
-def _genver(uri: str | None) -> Any:
-    from genver.fluent import Genver
-
-    return Genver(tracking_uri=uri) if uri else Genver()
-
-
-def _when(ms: int | None) -> str:
-    import datetime as dt
-
-    if ms is None:
-        return ""
-    return dt.datetime.fromtimestamp(ms / 1000, tz=dt.timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+app.add_typer(traces.app, name="traces")
 
 
 @app.command()
@@ -45,27 +27,28 @@ def quickstart(tracking_uri: UriOption = None) -> None:
     """Create three versions of a sample app, evaluate them and compare them (local SQLite)."""
     from genver import quickstart as qs
 
-    gv = _genver(tracking_uri)
+    gv = genver_for(tracking_uri)
     console.print(f"[bold]genver quickstart[/] — storing in [cyan]{gv.get_tracking_uri()}[/]")
     results = qs.run(gv)
-    table = Table(title="faq-bot versions on faq-questions (12 rows)")
-    for col in ("version", "matcher", "normalize", "accuracy", "Δ vs v1.0", "latency ms", "git"):
+    table = Table(title="faq-bot versions on faq-questions (12 rows, one trace each)")
+    cols = ("version", "matcher", "llm", "accuracy", "Δ vs v1.0", "traces", "p50 ms", "$/request")
+    for col in cols:
         table.add_column(
-            col,
-            justify="left" if col in ("version", "matcher", "normalize", "git") else "right",
-            no_wrap=col == "version",
+            col, justify="left" if col in ("version", "matcher", "llm") else "right", no_wrap=col == "version"
         )
     best = max(results, key=lambda r: r.accuracy)
     baseline = results[0].accuracy
     for r in results:
+        st = r.stats
         table.add_row(
             r.model.name,
-            r.model.params.get("matcher", ""),
-            r.model.params.get("normalize", ""),
+            f"{r.model.params.get('matcher', '')}/{r.model.params.get('normalize', '')}",
+            r.model.params.get("llm_model", ""),
             f"{r.accuracy:.2f}",
             f"{r.accuracy - baseline:+.2f}",
-            f"{r.latency_ms:.3f}",
-            r.model.tags.get("git_commit", ""),
+            str(st.trace_count) if st else "0",
+            f"{st.latency_p50_ms:.1f}" if st and st.latency_p50_ms is not None else "",
+            f"{st.cost_per_request:.6f}" if st else "",
             style="bold green" if r is best else "",
         )
     console.print(table)
@@ -76,7 +59,8 @@ def quickstart(tracking_uri: UriOption = None) -> None:
         "\nTry next:\n"
         "  genver models list --experiment genver-quickstart\n"
         f"  genver models show {best.model.name} --experiment genver-quickstart\n"
-        "  genver experiments list"
+        "  genver traces stats --experiment genver-quickstart\n"
+        "  genver traces list --experiment genver-quickstart --model faq-bot-v2.0"
     )
     gv.client.close()
 
@@ -92,8 +76,8 @@ def models_list(
     tracking_uri: UriOption = None,
 ) -> None:
     """List versions, newest first."""
-    gv = _genver(tracking_uri)
-    exp_id = _experiment_id(gv, experiment)
+    gv = genver_for(tracking_uri)
+    exp_id = experiment_id(gv, experiment)
     models = gv.search_logged_models([exp_id], filter_string, max_results=max_results, output_format="list")
     if fmt == "json":
         typer.echo(json.dumps([_model_json(m) for m in models], indent=2))
@@ -104,7 +88,7 @@ def models_list(
     for m in models:
         params = ", ".join(f"{k}={v}" for k, v in sorted(m.params.items()))
         tags = ", ".join(f"{k}={v}" for k, v in sorted(m.tags.items()) if not k.startswith("mlflow."))
-        table.add_row(m.name, m.model_id, m.status.value, _when(m.creation_timestamp), params, tags)
+        table.add_row(m.name, m.model_id, m.status.value, when(m.creation_timestamp), params, tags)
     console.print(table)
 
 
@@ -116,17 +100,8 @@ def models_show(
     tracking_uri: UriOption = None,
 ) -> None:
     """Show one version: status, params, tags and metrics."""
-    from genver.exceptions import NotFoundError
-
-    gv = _genver(tracking_uri)
-    found = None
-    if model.startswith("m-"):
-        try:
-            found = gv.get_logged_model(model)
-        except NotFoundError:
-            found = None
-    if found is None:
-        found = gv.client.store.find_logged_model(experiment_id=_experiment_id(gv, experiment), name=model)
+    gv = genver_for(tracking_uri)
+    found = find_model(gv, model, experiment_id(gv, experiment))
     if found is None:
         console.print(f"[red]No version {model!r} found[/] (by id, or by name in the experiment).")
         raise typer.Exit(1)
@@ -140,8 +115,8 @@ def models_show(
         "status", found.status.value + (f" — {found.status_message}" if found.status_message else "")
     )
     table.add_row("experiment", found.experiment_id)
-    table.add_row("created", _when(found.creation_timestamp))
-    table.add_row("updated", _when(found.last_updated_timestamp))
+    table.add_row("created", when(found.creation_timestamp))
+    table.add_row("updated", when(found.last_updated_timestamp))
     table.add_row("model type", found.model_type or "")
     table.add_row("source run", found.source_run_id or "")
     for k, v in sorted(found.params.items()):
@@ -157,7 +132,7 @@ def models_show(
 @experiments_app.command("list")
 def experiments_list(fmt: FormatOption = "table", tracking_uri: UriOption = None) -> None:
     """List active experiments."""
-    gv = _genver(tracking_uri)
+    gv = genver_for(tracking_uri)
     exps = gv.search_experiments()
     if fmt == "json":
         typer.echo(json.dumps([{"experiment_id": e.experiment_id, "name": e.name} for e in exps], indent=2))
@@ -166,7 +141,7 @@ def experiments_list(fmt: FormatOption = "table", tracking_uri: UriOption = None
     for col in ("id", "name", "created"):
         table.add_column(col)
     for e in exps:
-        table.add_row(e.experiment_id, e.name, _when(e.creation_time))
+        table.add_row(e.experiment_id, e.name, when(e.creation_time))
     console.print(table)
 
 
@@ -189,19 +164,6 @@ def db_upgrade(
         console.print(f"{safe_url(target)} is already at revision {after}.")
     else:
         console.print(f"Upgraded {safe_url(target)} from {before or 'empty'} to {after}.")
-
-
-def _experiment_id(gv: Any, experiment: str | None) -> str:
-    from genver.exceptions import NotFoundError
-
-    if experiment is None:
-        return "0"
-    if experiment.isdigit():
-        return str(experiment)
-    exp = gv.get_experiment_by_name(experiment)
-    if exp is None:
-        raise NotFoundError(f"No experiment named {experiment!r}.")
-    return str(exp.experiment_id)
 
 
 def _model_json(m: Any) -> dict[str, Any]:

@@ -8,7 +8,7 @@ import os
 import threading
 import weakref
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from genver.config import (
     MODEL_PRICES_FILE,
@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from genver.tracing.runtime import Tracing
 
 log = logging.getLogger("genver.tracing")
+F = TypeVar("F", bound=Callable[..., Any])
 _instances: weakref.WeakSet[TracingAPI] = weakref.WeakSet()
 
 
@@ -190,6 +191,26 @@ class TracingAPI(ModelsAPI):
         return self.client.store
 
     # -- public API --------------------------------------------------------------------------------
+    @overload
+    def trace(
+        self,
+        func: F,
+        name: str | None = None,
+        span_type: str = SpanType.UNKNOWN,
+        attributes: dict[str, Any] | None = None,
+        output_reducer: Callable[[list[Any]], Any] | None = None,
+    ) -> F: ...
+
+    @overload
+    def trace(
+        self,
+        func: None = None,
+        name: str | None = None,
+        span_type: str = SpanType.UNKNOWN,
+        attributes: dict[str, Any] | None = None,
+        output_reducer: Callable[[list[Any]], Any] | None = None,
+    ) -> Callable[[F], F]: ...
+
     def trace(
         self,
         func: Callable[..., Any] | None = None,

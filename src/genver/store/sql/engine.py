@@ -88,7 +88,10 @@ def _unicode_lower(value: object) -> object:
 
 
 def is_transient(exc: BaseException) -> bool:
-    """Errors worth retrying: a locked SQLite file, a dropped connection, a serialization conflict."""
+    """Errors worth retrying: a locked SQLite file, a dropped connection, a serialization conflict.
+
+    A refused connection is not retried: the server is down, and the caller (the trace exporter
+    spools, the app gets ``StoreUnavailableError``) should know at once rather than in seconds."""
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:
         return True
     text = str(getattr(exc, "orig", exc)).lower()
@@ -100,7 +103,6 @@ def is_transient(exc: BaseException) -> bool:
             "could not serialize",
             "deadlock detected",
             "server closed the connection",
-            "connection refused",
             "terminating connection",
         )
     )

@@ -1,0 +1,199 @@
+"""``genver traces list|show|stats``."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+from rich.tree import Tree
+
+from genver.cli.common import FormatOption, UriOption, console, experiment_id, genver_for, model_ref, when
+
+app = typer.Typer(help="Traces: list, show the span tree, statistics per version.", no_args_is_help=True)
+
+
+@app.command("list")
+def traces_list(
+    experiment: Annotated[str | None, typer.Option(help="Experiment name or id (default: Default).")] = None,
+    model: Annotated[str | None, typer.Option(help="Only traces of this version (id or name).")] = None,
+    filter_string: Annotated[str | None, typer.Option("--filter", help="e.g. \"state = 'ERROR'\"")] = None,
+    max_results: Annotated[int, typer.Option(help="At most this many.")] = 50,
+    fmt: FormatOption = "table",
+    tracking_uri: UriOption = None,
+) -> None:
+    """List traces, newest first."""
+    gv = genver_for(tracking_uri)
+    exp_id = experiment_id(gv, experiment)
+    model_id = model_ref(gv, model, exp_id) if model else None
+    clauses = [f"({filter_string})"] if filter_string else []
+    if model_id:
+        clauses.append(f"model_id = '{model_id}'")
+    traces = gv.search_traces(
+        experiment_ids=[exp_id],
+        filter_string=" AND ".join(clauses) or None,
+        max_results=max_results,
+        include_spans=False,
+        return_type="list",
+    )
+    if fmt == "json":
+        typer.echo(json.dumps([_info_json(t.info) for t in traces], indent=2))
+        return
+    table = Table(title=f"Traces in experiment {experiment or exp_id}")
+    for col in ("trace id", "time", "state", "ms", "version", "tokens", "cost $", "request"):
+        table.add_column(
+            col, justify="right" if col in ("ms", "tokens", "cost $") else "left", no_wrap=col == "trace id"
+        )
+    for t in traces:
+        i = t.info
+        usage = i.token_usage.total_tokens if i.token_usage else ""
+        table.add_row(
+            i.trace_id,
+            when(i.request_time),
+            "[red]ERROR[/]" if i.state.value == "ERROR" else i.state.value,
+            str(i.execution_duration or 0),
+            i.model_id or "",
+            str(usage),
+            f"{i.cost:.6f}" if i.cost is not None else "",
+            (i.request_preview or "")[:40],
+        )
+    console.print(table)
+
+
+@app.command("show")
+def traces_show(
+    trace_id: Annotated[str, typer.Argument(help="A trace id (tr-...).")],
+    fmt: FormatOption = "table",
+    tracking_uri: UriOption = None,
+) -> None:
+    """Show one trace as a span tree with timings, inputs and outputs."""
+    from genver.tracing.serialize import trace_to_dict
+
+    gv = genver_for(tracking_uri)
+    trace = gv.get_trace(trace_id, silent=True)
+    if trace is None:
+        console.print(f"[red]No trace {trace_id!r}.[/]")
+        raise typer.Exit(1)
+    if fmt == "json":
+        typer.echo(json.dumps(trace_to_dict(trace), indent=2, default=str))
+        return
+    i = trace.info
+    head = f"[bold]{i.trace_id}[/]  {i.state.value}  {i.execution_duration} ms"
+    if i.model_id:
+        head += f"  version {i.model_id}"
+    if i.cost is not None:
+        head += f"  ${i.cost:.6f}"
+    tree = Tree(head)
+    children: dict[str | None, list[Any]] = {}
+    for s in trace.data.spans:
+        children.setdefault(s.parent_id, []).append(s)
+    ids = {s.span_id for s in trace.data.spans}
+
+    def add(node: Tree, span: Any) -> None:
+        ms = (span.end_time_ns - span.start_time_ns) / 1e6 if span.end_time_ns else 0.0
+        style = "red" if span.status.status_code.value == "ERROR" else "green"
+        label = f"[{style}]{span.name}[/] [dim]{span.span_type}[/] {ms:.2f} ms"
+        branch = node.add(label)
+        if span.inputs is not None:
+            branch.add(f"[dim]in:[/]  {_short(span.inputs)}")
+        if span.outputs is not None:
+            branch.add(f"[dim]out:[/] {_short(span.outputs)}")
+        if span.status.description:
+            branch.add(f"[red]{span.status.description}[/]")
+        for child in children.get(span.span_id, []):
+            add(branch, child)
+
+    for root in [s for s in trace.data.spans if s.parent_id is None or s.parent_id not in ids]:
+        add(tree, root)
+    console.print(tree)
+
+
+@app.command("stats")
+def traces_stats(
+    experiment: Annotated[
+        str | None, typer.Option(help="Experiment name or id (default: all of them).")
+    ] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Version id or name; repeat for several.")] = None,
+    since: Annotated[str | None, typer.Option(help="Only traces newer than this: 30m, 2h, 7d.")] = None,
+    fmt: FormatOption = "table",
+    tracking_uri: UriOption = None,
+) -> None:
+    """Per-version trace count, error rate, latency p50/p95/p99, tokens and cost."""
+    gv = genver_for(tracking_uri)
+    exp_ids = [experiment_id(gv, experiment)] if experiment else None
+    model_ids = [model_ref(gv, m, exp_ids[0] if exp_ids else "0") for m in model] if model else None
+    start = int(time.time() * 1000) - _duration_ms(since) if since else None
+    stats = gv.get_trace_stats(model_ids=model_ids, experiment_ids=exp_ids, start_time=start, flush=False)
+    if fmt == "json":
+        typer.echo(json.dumps([s.to_dict() for s in stats], indent=2))
+        return
+    table = Table(title="Trace statistics per version")
+    cols = ("version", "traces", "errors", "p50 ms", "p95 ms", "p99 ms", "tokens/req", "cost/req $", "cost $")
+    for col in cols:
+        table.add_column(col, justify="left" if col == "version" else "right", no_wrap=col == "version")
+    names = _names(gv, [s.model_id for s in stats])
+    for s in stats:
+        table.add_row(
+            names.get(s.model_id or "", s.model_id or "(no version)"),
+            str(s.trace_count),
+            f"{s.error_rate:.1%}",
+            _ms(s.latency_p50_ms),
+            _ms(s.latency_p95_ms),
+            _ms(s.latency_p99_ms),
+            f"{s.tokens_per_request:.1f}",
+            f"{s.cost_per_request:.6f}",
+            f"{s.cost:.6f}",
+        )
+    console.print(table)
+
+
+def _names(gv: Any, model_ids: list[str | None]) -> dict[str, str]:
+    from genver.exceptions import GenverError
+
+    out = {}
+    for mid in model_ids:
+        if mid:
+            try:
+                out[mid] = gv.get_logged_model(mid).name
+            except GenverError:
+                out[mid] = mid
+    return out
+
+
+def _ms(value: float | None) -> str:
+    return "" if value is None else f"{value:.1f}"
+
+
+def _short(value: Any, limit: int = 100) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _duration_ms(text: str) -> int:
+    from genver.exceptions import InvalidArgumentError
+
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
+    if not m:
+        raise InvalidArgumentError(
+            f"Invalid --since {text!r}: expected a number and a unit, e.g. 30m, 2h or 7d."
+        )
+    return int(float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)] * 1000)
+
+
+def _info_json(info: Any) -> dict[str, Any]:
+    return {
+        "trace_id": info.trace_id,
+        "experiment_id": info.experiment_id,
+        "request_time": info.request_time,
+        "execution_duration": info.execution_duration,
+        "state": info.state.value,
+        "model_id": info.model_id,
+        "request_preview": info.request_preview,
+        "response_preview": info.response_preview,
+        "token_usage": info.token_usage.to_dict() if info.token_usage else None,
+        "cost": info.cost,
+        "tags": dict(info.tags),
+    }
