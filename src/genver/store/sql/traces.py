@@ -1,19 +1,219 @@
-"""Traces and spans in the SQL store (filled in by the tracing work)."""
+"""Traces and spans in the SQL store.
+
+A trace is one ``traces`` row plus its ``trace_metadata``, ``trace_tags`` and ``spans`` rows. The
+version (``mlflow.modelId``), run, session and user are copied out of the metadata into indexed
+columns of ``traces``: filters on those metadata keys compile to the columns and statistics group
+on them, so neither touches ``trace_metadata``. Rows are built and decoded in ``trace_rows``;
+statistics live in ``trace_stats``.
+
+``log_traces`` is the exporter's hot path: the batch is validated and serialized first, then one
+write transaction replaces any earlier copy of the same trace ids and inserts each table with one
+``executemany``.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import functools
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
 
-from genver.entities import PagedList, Trace, TraceStats
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import IntegrityError
+
+from genver.entities import PagedList, Span, Trace, TraceStats
+from genver.entities.trace import MODEL_ID_KEY, SESSION_KEY, SOURCE_RUN_KEY, USER_KEY
+from genver.exceptions import InvalidArgumentError, InvalidFilterError, NotFoundError
+from genver.search import ast
+from genver.search.parser import parse_filter, parse_order_by
+from genver.store.paging import check_max_results, decode_token, encode_token
+from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
+from genver.store.sql.filters import Expr, Target, compare, compile_filter, kv_exists
+from genver.store.sql.trace_rows import (
+    INFO_COLUMNS,
+    KV_INSERT,
+    SPAN_COLUMNS,
+    SPAN_INSERT,
+    STATES,
+    TRACE_INSERT,
+    TraceRows,
+    check_int,
+    check_trace_id,
+    span_from_row,
+    trace_from_row,
+)
+from genver.store.sql.trace_stats import compute_stats, empty_stats
+from genver.validation import check_key, check_tags
+
+_T = t.traces
+_M = t.trace_metadata
+_G = t.trace_tags
+_S = t.spans
+_E = t.experiments
+_CHUNK = 500  # ids per IN (...), far below SQLite's and PostgreSQL's parameter limits
+
+# Metadata keys copied into trace columns: a filter on one compiles to the indexed column.
+_META_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    MODEL_ID_KEY: _T.c.model_id,
+    SOURCE_RUN_KEY: _T.c.run_id,
+    SESSION_KEY: _T.c.session_id,
+    USER_KEY: _T.c.user_id,
+}
+_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
+    "trace_id": _T.c.trace_id,
+    "state": _T.c.state,
+    "name": _T.c.name,
+    "client_request_id": _T.c.client_request_id,
+    "model_id": _T.c.model_id,
+    "run_id": _T.c.run_id,
+    "session_id": _T.c.session_id,
+    "user": _T.c.user_id,
+    "experiment_id": sa.cast(_T.c.experiment_id, sa.String),
+    "request_time": _T.c.request_time,
+    "execution_time": _T.c.execution_duration,
+    "input_tokens": _T.c.input_tokens,
+    "output_tokens": _T.c.output_tokens,
+    "total_tokens": _T.c.total_tokens,
+    "cost": _T.c.cost,
+}
+_INT_COLUMNS = frozenset({"request_time", "execution_time", "input_tokens", "output_tokens", "total_tokens"})
+_NOT_NULL = frozenset({"trace_id", "state", "experiment_id", "request_time"})
+_IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
+_KV = sa.union_all(
+    sa.select(sa.literal(0), _M.c.trace_id, _M.c.key, _M.c.value).where(_M.c.trace_id.in_(_IDS)),
+    sa.select(sa.literal(1), _G.c.trace_id, _G.c.key, _G.c.value).where(_G.c.trace_id.in_(_IDS)),
+)
+_SPANS = (
+    sa.select(*SPAN_COLUMNS)
+    .where(_S.c.trace_id.in_(_IDS))
+    .order_by(_S.c.trace_id, _S.c.start_time_ns, _S.c.span_id)
+)
+_SPAN_KEYS = {"name": _S.c.name, "type": _S.c.span_type, "span_type": _S.c.span_type, "status": _S.c.status}
 
 
 class TracesMixin(SqlBase):
+    # -- writes -------------------------------------------------------------------------------------
     def log_traces(self, traces: Sequence[Trace]) -> None:
-        raise NotImplementedError
+        if isinstance(traces, Trace) or not isinstance(traces, Sequence):
+            raise InvalidArgumentError(f"Invalid traces {traces!r}: expected a list of Trace objects.")
+        batch: dict[str, Trace] = {}  # an id twice in one batch: the last copy wins
+        for trace in traces:
+            if not isinstance(trace, Trace):
+                raise InvalidArgumentError(f"Invalid trace {trace!r}: expected a Trace.")
+            batch[check_trace_id(trace.info.trace_id)] = trace
+        if not batch:
+            return
+        rows = TraceRows()
+        experiments: dict[int, str] = {}  # experiment -> a trace logged to it, for messages
+        for trace_id, trace in batch.items():
+            exp_int = self._experiment_int(trace.info.experiment_id)
+            experiments.setdefault(exp_int, trace_id)
+            rows.add(trace_id, exp_int, trace)
+        ids = list(batch)
+        insert = _driver_inserts(self.engine.dialect)
 
+        def write(conn: Connection) -> None:
+            _require_experiments(conn, experiments)
+            _delete(conn, _existing(conn, ids))
+            # Driver-level executemany: SQLAlchemy's per-row parameter handling would cost more
+            # than the inserts themselves (the values are already plain str/int/float/None).
+            for table, table_rows in (
+                (_T, rows.traces),
+                (_M, rows.metadata),
+                (_G, rows.tags),
+                (_S, rows.spans),
+            ):
+                if table_rows:
+                    conn.exec_driver_sql(insert[table.name], table_rows)
+
+        try:
+            self._write(write)
+        except IntegrityError:
+            # A concurrent writer stored one of these ids after we looked: now replace its copy.
+            self._write(write)
+
+    def delete_traces(
+        self,
+        *,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        exp_int = self._experiment_int(experiment_id)
+        if (trace_ids is None) == (max_timestamp_millis is None):
+            raise InvalidArgumentError(
+                "delete_traces needs exactly one of trace_ids and max_timestamp_millis, got "
+                f"trace_ids={trace_ids!r} and max_timestamp_millis={max_timestamp_millis!r}."
+            )
+        if max_traces is not None:
+            if trace_ids is not None:
+                raise InvalidArgumentError(
+                    "max_traces limits deleting by age; it cannot be used with trace_ids."
+                )
+            check_int(max_traces, "max_traces", minimum=1)
+        ids: list[str] = []
+        if trace_ids is not None:
+            if isinstance(trace_ids, str) or not isinstance(trace_ids, Sequence):
+                raise InvalidArgumentError(f"Invalid trace_ids {trace_ids!r}: expected a list of trace ids.")
+            ids = list(dict.fromkeys(check_trace_id(i) for i in trace_ids))
+        else:
+            check_int(max_timestamp_millis, "max_timestamp_millis")
+
+        def delete(conn: Connection) -> int:
+            if (
+                conn.execute(sa.select(_E.c.experiment_id).where(_E.c.experiment_id == exp_int)).first()
+                is None
+            ):
+                raise NotFoundError(f"No experiment with id {str(experiment_id)!r}.")
+            if trace_ids is not None:
+                found = _existing(conn, ids, _T.c.experiment_id == exp_int)
+            else:  # older than or at the timestamp (as MLflow), oldest first
+                query = (
+                    sa.select(_T.c.trace_id)
+                    .where(_T.c.experiment_id == exp_int, _T.c.request_time <= max_timestamp_millis)
+                    .order_by(_T.c.request_time.asc(), _T.c.trace_id.asc())
+                    .limit(max_traces)
+                )
+                found = list(conn.execute(query).scalars())
+            _delete(conn, found)
+            return len(found)
+
+        return self._write(delete)
+
+    def set_trace_tags(self, trace_id: str, tags: Mapping[str, str]) -> None:
+        check_trace_id(trace_id)
+        clean = check_tags(tags)
+
+        def update(conn: Connection) -> None:
+            _require_trace(conn, trace_id)
+            rows = [{"trace_id": trace_id, "key": k, "value": v} for k, v in clean.items()]
+            self._upsert(conn, _G, rows, ("trace_id", "key"))
+
+        self._write(update)
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        check_trace_id(trace_id)
+        check_key(key, "tag")
+
+        def delete(conn: Connection) -> None:
+            _require_trace(conn, trace_id)
+            if conn.execute(_G.delete().where(_G.c.trace_id == trace_id, _G.c.key == key)).rowcount == 0:
+                raise NotFoundError(f"No tag with key {key!r} found for trace with ID {trace_id!r}.")
+
+        self._write(delete)
+
+    # -- reads ----------------------------------------------------------------------------------------
     def get_trace(self, trace_id: str) -> Trace:
-        raise NotImplementedError
+        if not isinstance(trace_id, str) or not trace_id:
+            raise InvalidArgumentError(f"Invalid trace id {trace_id!r}: expected a string such as 'tr-...'.")
+        query = sa.select(*INFO_COLUMNS).where(_T.c.trace_id == trace_id)
+        found = self._read(lambda conn: _load(conn, query, include_spans=True))
+        if not found:
+            raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
+        return found[0]
 
     def search_traces(
         self,
@@ -25,23 +225,36 @@ class TracesMixin(SqlBase):
         page_token: str | None = None,
         include_spans: bool = True,
     ) -> PagedList[Trace]:
-        raise NotImplementedError
-
-    def delete_traces(
-        self,
-        *,
-        experiment_id: str,
-        max_timestamp_millis: int | None = None,
-        max_traces: int | None = None,
-        trace_ids: Sequence[str] | None = None,
-    ) -> int:
-        raise NotImplementedError
-
-    def set_trace_tags(self, trace_id: str, tags: Mapping[str, str]) -> None:
-        raise NotImplementedError
-
-    def delete_trace_tag(self, trace_id: str, key: str) -> None:
-        raise NotImplementedError
+        check_max_results(max_results)
+        offset = decode_token(page_token)
+        exp_ints = self._experiment_ints(experiment_ids)
+        if isinstance(order_by, str):
+            raise InvalidArgumentError(
+                f"Invalid order_by {order_by!r}: expected a list such as [{order_by!r}]."
+            )
+        target = Target(
+            columns=_COLUMNS,
+            kv={"tag": kv_exists(_G, _T.c.trace_id, "trace_id"), "metadata": _metadata, "span": _span},
+            attribute_hook=_attribute_value,
+        )
+        where = compile_filter(parse_filter(filter_string, ast.TRACES), target)
+        query = sa.select(*INFO_COLUMNS).where(_T.c.experiment_id.in_(exp_ints))
+        if where is not None:
+            query = query.where(where)
+        ordering: list[Any] = []
+        for item in order_by or ():
+            term = parse_order_by(item, ast.TRACES)
+            column = _COLUMNS[term.key]
+            if term.key not in _NOT_NULL:
+                ordering.append(column.is_(None))  # missing values last, in both directions
+            ordering.append(column.asc() if term.ascending else column.desc())
+        if not order_by:
+            ordering.append(_T.c.request_time.desc())
+        ordering.append(_T.c.trace_id.asc())
+        query = query.order_by(*ordering).limit(max_results + 1).offset(offset)
+        found = self._read(lambda conn: _load(conn, query, include_spans=include_spans))
+        token = encode_token(offset + max_results) if len(found) > max_results else None
+        return PagedList(found[:max_results], token)
 
     def trace_stats(
         self,
@@ -51,4 +264,151 @@ class TracesMixin(SqlBase):
         start_time: int | None = None,
         end_time: int | None = None,
     ) -> list[TraceStats]:
-        raise NotImplementedError
+        exp_ints = None if experiment_ids is None else self._experiment_ints(experiment_ids)
+        wanted: list[str] | None = None
+        if model_ids is not None:
+            if isinstance(model_ids, str) or not isinstance(model_ids, Sequence):
+                raise InvalidArgumentError(f"Invalid model_ids {model_ids!r}: expected a list of model ids.")
+            for m in model_ids:
+                if not isinstance(m, str) or not m:
+                    raise InvalidArgumentError(f"Invalid model id {m!r} in model_ids: expected a string.")
+            wanted = list(dict.fromkeys(model_ids))
+        for value, what in ((start_time, "start_time"), (end_time, "end_time")):
+            if value is not None:
+                check_int(value, what)
+
+        found = self._read(
+            lambda conn: compute_stats(
+                conn, experiment_ids=exp_ints, model_ids=wanted, start_time=start_time, end_time=end_time
+            )
+        )
+        for m in wanted or ():  # every version asked for is reported, with zero traces if need be
+            found.setdefault(m, empty_stats(m))
+        return sorted(found.values(), key=lambda s: (s.model_id is None, s.model_id or ""))
+
+
+# -- filters --------------------------------------------------------------------------------------------
+def _metadata(c: ast.Comparison) -> Expr:
+    column = _META_COLUMNS.get(c.key)
+    if column is not None:  # an exact copy of the metadata value, indexed
+        return compare(column, c.op, c.value)
+    return kv_exists(_M, _T.c.trace_id, "trace_id")(c)
+
+
+def _span(c: ast.Comparison) -> Expr:
+    """A span of the trace matches: ``span.name``, ``span.type``, ``span.status`` or
+    ``span.attributes.<key>`` (compared as text)."""
+    column = _SPAN_KEYS.get(c.key.lower())
+    if column is None:
+        prefix, _, key = c.key.partition(".")
+        if prefix.lower() != "attributes" or not key:
+            raise InvalidFilterError(
+                f"Invalid span key {'span.' + c.key!r}: expected span.name, span.type, span.status "
+                "or span.attributes.<key>."
+            )
+        if '"' in key:  # SQLite's JSON path syntax cannot quote it
+            raise InvalidFilterError(f"Invalid span attribute key {key!r}: it cannot contain '\"'.")
+        column = _S.c.attributes[key].as_string()
+    return sa.exists().where(_S.c.trace_id == _T.c.trace_id, compare(column, c.op, c.value))
+
+
+def _attribute_value(c: ast.Comparison) -> object:
+    """States are checked and upper-cased; a number compared with an integer column becomes the
+    equivalent integer bound, so PostgreSQL still uses the indexes (``x > 2.5`` is ``x > 2``)."""
+    if c.key == "state" and c.op in ("=", "!=", "IN", "NOT IN"):
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        states = []
+        for v in values:
+            if str(v).upper() not in STATES:
+                raise InvalidFilterError(
+                    f"Invalid trace state {v!r} in the filter: expected one of {', '.join(STATES)}."
+                )
+            states.append(str(v).upper())
+        return tuple(states) if isinstance(c.value, tuple) else states[0]
+    if c.key in _INT_COLUMNS and isinstance(c.value, float):
+        value = c.value
+        if abs(value) < 2.0**62:
+            if value.is_integer():
+                return int(value)
+            if c.op in (">", "<="):
+                return math.floor(value)
+            if c.op in ("<", ">="):
+                return math.ceil(value)
+        return sa.literal(value, sa.Float)
+    return c.value
+
+
+# -- plumbing ---------------------------------------------------------------------------------------------
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for i in range(0, len(ids), _CHUNK):
+        yield ids[i : i + _CHUNK]
+
+
+def _existing(conn: Connection, ids: Sequence[str], *conds: Expr) -> list[str]:
+    return [
+        tid
+        for chunk in _chunks(ids)
+        for tid in conn.execute(sa.select(_T.c.trace_id).where(_T.c.trace_id.in_(chunk), *conds)).scalars()
+    ]
+
+
+def _delete(conn: Connection, ids: Sequence[str]) -> None:
+    """Delete traces and their rows, children first (SQLite does not cascade by default)."""
+    for chunk in _chunks(ids):
+        for table in (_S, _M, _G, _T):
+            conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
+
+
+@functools.cache
+def _driver_inserts(dialect: sa.Dialect) -> dict[str, str]:
+    """``INSERT`` statements in the driver's own parameter style, for the row tuples of
+    ``TraceRows``; span attributes arrive as JSON text (PostgreSQL casts them to ``json``)."""
+    quote = dialect.identifier_preparer.quote
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    out = {}
+    for table, columns in ((_T, TRACE_INSERT), (_M, KV_INSERT), (_G, KV_INSERT), (_S, SPAN_INSERT)):
+        marks = [
+            f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark
+            for c in columns
+        ]
+        names = ", ".join(quote(c) for c in columns)
+        out[table.name] = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"
+    return out
+
+
+def _require_experiments(conn: Connection, experiments: Mapping[int, str]) -> None:
+    query = sa.select(_E.c.experiment_id, _E.c.lifecycle_stage).where(
+        _E.c.experiment_id.in_(list(experiments))
+    )
+    stages: dict[int, str] = {r[0]: r[1] for r in conn.execute(query).all()}
+    for exp_int, trace_id in experiments.items():
+        if exp_int not in stages:
+            raise NotFoundError(f"No experiment with id {str(exp_int)!r} (for trace {trace_id!r}).")
+        if stages[exp_int] != "active":
+            raise InvalidArgumentError(
+                f"Experiment with id {str(exp_int)!r} is deleted: cannot log trace {trace_id!r} to it."
+            )
+
+
+def _require_trace(conn: Connection, trace_id: str) -> None:
+    if conn.execute(sa.select(_T.c.trace_id).where(_T.c.trace_id == trace_id)).first() is None:
+        raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
+
+
+def _load(conn: Connection, query: sa.Select[Any], *, include_spans: bool) -> list[Trace]:
+    """Traces for the rows of ``query`` (``INFO_COLUMNS``): their metadata and tags come from one
+    ``IN`` query, their spans from another."""
+    rows = conn.execute(query).all()
+    if not rows:
+        return []
+    ids = [r[0] for r in rows]
+    meta: dict[str, dict[str, str]] = {i: {} for i in ids}
+    tags: dict[str, dict[str, str]] = {i: {} for i in ids}
+    spans: dict[str, list[Span]] = {i: [] for i in ids}
+    for chunk in _chunks(ids):
+        for is_tag, tid, key, value in conn.execute(_KV, {"ids": chunk}).all():
+            (tags if is_tag else meta)[tid][key] = value
+        if include_spans:
+            for r in conn.execute(_SPANS, {"ids": chunk}).all():
+                spans[r[0]].append(span_from_row(r))
+    return [trace_from_row(r, meta[r[0]], tags[r[0]], spans[r[0]]) for r in rows]
