@@ -231,3 +231,46 @@ def test_what_a_killed_process_spooled_is_delivered_by_the_next(tmp_path: Path) 
     assert not list((tmp_path / "spool").glob("batch-*"))
     nxt.flush_trace_async_logging(terminate=True)
     nxt.client.close()
+
+
+def test_a_trace_the_store_refuses_is_isolated_and_counted(tmp_path: Path) -> None:
+    from genver.exceptions import InvalidArgumentError
+
+    gv, store = flaky_genver(tmp_path)
+    real = store.inner.log_traces
+
+    def picky(traces: Any) -> None:
+        if any(t.data.spans[0].inputs == {"i": 3} for t in traces):
+            raise InvalidArgumentError("trace 3 is invalid (test)")
+        real(traces)
+
+    store.inner.log_traces = picky  # type: ignore[method-assign]
+
+    @gv.trace
+    def work(i: int) -> int:
+        return i
+
+    for i in range(8):
+        work(i)
+    with pytest.raises(InvalidArgumentError):  # under pytest the refusal surfaces at flush
+        gv.flush_trace_async_logging(timeout=10)
+    stats = gv.get_trace_export_stats()
+    assert stats is not None and stats.exported == 7 and stats.dropped == 1 and stats.spooled == 0
+    assert count(gv) == 7
+    gv.flush_trace_async_logging(terminate=True)
+
+
+def test_spool_files_written_whole_and_claimed_once(tmp_path: Path) -> None:
+    from genver.tracing.spool import Spool
+
+    a, b = Spool(tmp_path), Spool(tmp_path)
+    assert a.write([{"n": 1}, {"n": 2}]) and a.write([{"n": 3}])
+    assert not list(tmp_path.glob("*.tmp"))
+    claimed_a = list(a.claim())
+    claimed_b = list(b.claim())  # the same process would claim nothing left
+    assert sum(len(d) for _, d in claimed_a) == 3 and claimed_b == []
+    for path, _ in claimed_a:
+        a.done(path)
+    assert a.pending() == [] and a.size() == 0
+    full = Spool(tmp_path / "full", max_bytes=10)
+    assert full.write([{"too": "big for ten bytes"}]) is False

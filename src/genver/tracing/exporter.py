@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from genver.entities import Trace
+from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.base import Store
 from genver.tracing.errors import internal_error, is_operational, log_once
 from genver.tracing.serialize import trace_from_dict, trace_to_dict
@@ -184,7 +185,7 @@ class TraceExporter:
 
     def _write(self, traces: list[Trace]) -> bool:
         try:
-            self._store().log_traces(traces)
+            self._store_traces(traces)
         except Exception as exc:
             self.failed_batches += 1
             if not is_operational(exc):
@@ -195,13 +196,29 @@ class TraceExporter:
             self._spool_traces(traces)
             return False
         self._backoff = 0.5
-        self.exported += len(traces)
         if self._otlp is not None:
             try:
                 self._otlp(traces)
             except Exception as exc:
                 log_once("OTLP export failed", exc)
         return True
+
+    def _store_traces(self, traces: list[Trace]) -> int:
+        """Write a batch; a trace the store refuses as invalid (it can never be stored) is
+        isolated by halving the batch and dropped, counted and logged, so it cannot hold the
+        rest back. Failures of the store itself propagate (the caller spools)."""
+        try:
+            self._store().log_traces(traces)
+        except (InvalidArgumentError, NotFoundError) as exc:
+            if len(traces) == 1:
+                self.dropped += 1
+                self._record_internal(exc)  # genver built a trace its store refuses: a bug
+                log_once(f"the store refused trace {traces[0].info.trace_id} as invalid; dropped", exc)
+                return 0
+            mid = len(traces) // 2
+            return self._store_traces(traces[:mid]) + self._store_traces(traces[mid:])
+        self.exported += len(traces)
+        return len(traces)
 
     def _deliver_spool(self, *, everything: bool) -> None:
         now = time.monotonic()
@@ -211,15 +228,19 @@ class TraceExporter:
         for path, docs in self._spool.claim():
             try:
                 traces = [trace_from_dict(d) for d in docs]
-                self._store().log_traces(traces)
+            except (KeyError, TypeError, ValueError) as exc:
+                self._spool.quarantine(path)
+                log_once("a spooled batch is unreadable; kept aside as .corrupt", exc)
+                continue
+            try:
+                stored = self._store_traces(traces)
             except Exception as exc:
                 self._spool.release(path)
                 log_once("delivering spooled traces failed; will retry", exc)
                 self._store_down_until = time.monotonic() + self._backoff
                 return
             self._spool.done(path)
-            self.delivered += len(docs)
-            self.exported += len(docs)
+            self.delivered += stored
 
     def _spool_traces(self, traces: Sequence[Trace | None]) -> None:
         docs = [trace_to_dict(t) for t in traces if t is not None]

@@ -115,7 +115,7 @@ class Spool:
                         if line:
                             docs.append(json.loads(line))
             except (OSError, ValueError):
-                self._quarantine(claimed)
+                self.quarantine(claimed)
                 continue
             yield claimed, docs
 
@@ -126,6 +126,7 @@ class Spool:
         with contextlib.suppress(OSError):
             os.replace(claimed, claimed.with_name(claimed.name.split(".claimed-", 1)[0]))
 
-    def _quarantine(self, claimed: Path) -> None:
+    def quarantine(self, claimed: Path) -> None:
+        """Keep an unreadable batch aside (``.corrupt``) instead of retrying it forever."""
         with contextlib.suppress(OSError):
             os.replace(claimed, claimed.with_name(claimed.name.split(".claimed-", 1)[0] + ".corrupt"))
