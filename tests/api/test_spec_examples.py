@@ -170,7 +170,6 @@ def test_create_external_model_named_after_the_git_commit(
     assert model.tags["mlflow.source.git.branch"] == "main"
 
 
-@pytest.mark.skip(reason="tracing: issue 3")
 def test_trace_links_to_the_active_model() -> None:
     # fmt: off
     mlflow.set_active_model(name="my-agent-v1.0")
@@ -181,6 +180,11 @@ def test_trace_links_to_the_active_model() -> None:
     # fmt: on
 
     assert result == "Processing: Hello world"
+    (v1,) = _versions("my-agent-v1.0")
+    traces = mlflow.search_traces(model_id=v1.model_id, return_type="list", flush=True)
+    assert len(traces) == 1
+    assert traces[0].info.trace_metadata["mlflow.modelId"] == v1.model_id
+    assert traces[0].data.spans[0].inputs == {"query": "Hello world"}
 
 
 def test_production_env_var_names_the_version(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -214,12 +218,18 @@ with mlflow.start_run() as run:
 
 git_commit = subprocess.check_output(["git", "rev-parse", "HEAD"]).decode().strip()[:8]
 model = mlflow.create_external_model(name=f"my-app-git-{git_commit}", tags={"git_commit": git_commit})
+
+mlflow.set_active_model(name="my-agent-v1.0")
+@mlflow.trace
+def process_request(query: str):
+    return f"Processing: {query}"        # this trace is linked to my-agent-v1.0
+result = process_request("Hello world")
 """
 
 
 def test_section_1_runs_as_one_script_on_the_default_store(tmp_path: Path) -> None:
-    """The examples (without the tracing part) as one program in a fresh interpreter, inside a git
-    repository, with nothing configured: data lands in ./genver.db."""
+    """The examples as one program in a fresh interpreter, inside a git repository, with nothing
+    configured: data lands in ./genver.db, and the trace is exported when the program exits."""
     repo = tmp_path / "app"
     repo.mkdir()
     _git(repo, "init", "-q", "-b", "main")
@@ -241,6 +251,8 @@ def test_section_1_runs_as_one_script_on_the_default_store(tmp_path: Path) -> No
         found = g.search_logged_models(output_format="list")
         assert isinstance(found, list)
         by_name = {m.name: m for m in found}
+        traces = g.search_traces(model_id=by_name["my-agent-v1.0"].model_id, return_type="list")
+        assert [t.data.spans[0].outputs for t in traces] == ["Processing: Hello world"]
     finally:
         g.client.close()
     assert sorted(by_name) == sorted(

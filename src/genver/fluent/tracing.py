@@ -266,6 +266,8 @@ class TracingAPI(ModelsAPI):
         user: str | None = None,
     ) -> None:
         """Add tags and metadata to the trace in progress, or link it to a version."""
+        if state is not None and str(state).upper() not in ("OK", "ERROR"):
+            raise InvalidArgumentError(f"Invalid trace state {state!r}: expected 'OK' or 'ERROR'.")
         span = self.get_current_active_span()
         if span is None:
             log.warning("update_current_trace() called outside a trace: nothing to update.")
@@ -290,10 +292,7 @@ class TracingAPI(ModelsAPI):
         if response_preview is not None:
             pending.response_preview = str(response_preview)
         if state is not None:
-            upper = str(state).upper()
-            if upper not in ("OK", "ERROR"):
-                raise InvalidArgumentError(f"Invalid trace state {state!r}: expected 'OK' or 'ERROR'.")
-            pending.state = upper
+            pending.state = str(state).upper()
 
     def get_last_active_trace_id(self, thread_local: bool = False) -> str | None:
         """The id of the last trace that ended in this process."""
@@ -360,7 +359,11 @@ class TracingAPI(ModelsAPI):
         if run_id is not None:
             clauses.append(f"metadata.`{keys.SOURCE_RUN_KEY}` = {quote(run_id)}")
         if filter_string:
-            clauses.append(f"({filter_string})")
+            from genver.search.ast import TRACES
+            from genver.search.parser import parse_filter
+
+            parse_filter(filter_string, TRACES)  # errors point into the user's own text
+            clauses.append(f"({filter_string})" if clauses else filter_string)
         ids = [str(e) for e in (experiment_ids or locations or [])] or self._trace_experiments(
             model_id, run_id
         )
