@@ -94,6 +94,8 @@ class ModelContext:
         frame = self._var.get()
         if frame is not None:
             return frame
+        if not self._open:  # the common case: no block open anywhere
+            return self._process()
         with self._lock:
             open_ids = set(self._open.values())
         if len(open_ids) == 1:

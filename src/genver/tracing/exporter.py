@@ -78,8 +78,10 @@ class TraceExporter:
             self._start()
         size = len(queue)
         if size >= self._batch_size:
-            self._wake.set()
+            if size % self._batch_size == 0:  # wake the exporter once per batch, not per trace
+                self._wake.set()
             if size > 2 * self._max_queue:  # the exporter cannot keep up: spool here
+                self._wake.set()
                 try:
                     item = queue.pop()
                 except IndexError:

@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import StatusCode
 
 from genver.entities import (
@@ -120,12 +121,14 @@ class Tracing:
             "telemetry.sdk.name": "genver",
         }
         attrs.update(resource_attributes or {})
-        self.provider = TracerProvider(resource=Resource.create(attrs))
+        # ALWAYS_ON: genver records every trace (ParentBased would only add a delegation hop,
+        # since genver's roots never have a remote parent).
+        self.provider = TracerProvider(resource=Resource.create(attrs), sampler=ALWAYS_ON)
         self.tracer = self.provider.get_tracer("genver")
         self.current: contextvars.ContextVar[LiveSpan | None] = contextvars.ContextVar(
             f"genver_span_{id(self)}", default=None
         )
-        self.last_trace_id: str | None = None
+        self._last_root: LiveSpan | None = None
         self.exporter = TraceExporter(
             store=host.trace_store,
             spool=spool,
@@ -141,14 +144,17 @@ class Tracing:
     # -- hot path -------------------------------------------------------------------------------
     def start(self, name: str, span_type: str, attributes: Mapping[str, Any] | None) -> LiveSpan:
         parent = self.current.get()
-        attrs: dict[str, Any] = {keys.SPAN_TYPE_KEY: span_type}
+        # The span type travels on the LiveSpan (added to the attributes at export), so an
+        # untyped span starts with no OpenTelemetry attributes to validate.
+        attrs: dict[str, Any] | None = None
         op = genai_operation(span_type)
         if op is not None:
-            attrs["gen_ai.operation.name"] = op
+            attrs = {"gen_ai.operation.name": op}
         extra = None
         if attributes:
             for k, v in attributes.items():
                 if isinstance(v, (str, bool, int, float)):
+                    attrs = attrs if attrs is not None else {}
                     attrs[k] = v
                 else:
                     extra = extra or {}
@@ -171,10 +177,13 @@ class Tracing:
 
     def finish(self, pending: PendingTrace) -> None:
         """The root span ended: queue the whole trace for export."""
-        root = pending.root
-        if root is not None:
-            self.last_trace_id = root.trace_id
+        self._last_root = pending.root
         self.exporter.submit(pending)
+
+    @property
+    def last_trace_id(self) -> str | None:
+        root = self._last_root
+        return root.trace_id if root is not None else None
 
     # -- export (exporter thread) ---------------------------------------------------------------
     def to_trace(self, pending: PendingTrace) -> Trace:
@@ -254,6 +263,7 @@ class Tracing:
         status = otel.status
         code = SpanStatusCode.ERROR if status.status_code is StatusCode.ERROR else SpanStatusCode.OK
         attributes = {k: to_jsonable(v) for k, v in (otel.attributes or {}).items()}
+        attributes[keys.SPAN_TYPE_KEY] = live.span_type
         if live._attrs:
             attributes.update({k: to_jsonable(v) for k, v in live._attrs.items()})
         return Span(
