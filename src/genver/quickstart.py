@@ -46,6 +46,9 @@ QUESTIONS = [
     ("Where are my invoices?", "invoice download"),
 ]
 
+#: Simulated response time of the "LLM" each version uses.
+LLM_LATENCY_S = {"gpt-4o-mini": 0.002, "gpt-4o": 0.005}
+
 VERSIONS: list[tuple[str, dict[str, str]]] = [
     (
         "faq-bot-v1.0",
@@ -85,6 +88,7 @@ def make_bot(gv: Genver, params: dict[str, str]) -> Callable[[str], str | None]:
     @gv.trace(span_type=SpanType.CHAT_MODEL)
     def compose(question: str, topic: str | None) -> str:
         reply = KNOWLEDGE_BASE[topic] if topic else "Sorry, I don't know that one yet."
+        time.sleep(LLM_LATENCY_S.get(params["llm_model"], 0.002))  # stands in for the model's latency
         span = gv.get_current_active_span()
         if span is not None:
             span.set_attributes(

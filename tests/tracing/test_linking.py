@@ -167,3 +167,13 @@ def test_env_var_with_an_id_in_a_child_process(gv: Genver, tmp_path: Path) -> No
     model = gv.create_external_model(name="by-id")
     assert _run_child(tmp_path, "GENVER_ACTIVE_MODEL_ID", model.model_id) == model.model_id
     assert len(gv.search_traces(model_id=model.model_id, return_type="list")) == 1
+
+
+def test_generator_traces_link_to_the_block_they_started_in(gv: Genver) -> None:
+    @gv.trace
+    def stream(n: int) -> Any:
+        yield from range(n)
+
+    with gv.set_active_model(name="gen-v1") as model:
+        assert list(stream(3)) == [0, 1, 2]
+    assert model_of(gv, gv.get_last_active_trace_id()) == model.model_id

@@ -31,24 +31,20 @@ def quickstart(tracking_uri: UriOption = None) -> None:
     console.print(f"[bold]genver quickstart[/] — storing in [cyan]{gv.get_tracking_uri()}[/]")
     results = qs.run(gv)
     table = Table(title="faq-bot versions on faq-questions (12 rows, one trace each)")
-    cols = ("version", "matcher", "llm", "accuracy", "Δ vs v1.0", "traces", "p50 ms", "$/request")
+    cols = ("version", "llm", "accuracy (Δ)", "traces", "p50 ms", "$/1k req")
     for col in cols:
-        table.add_column(
-            col, justify="left" if col in ("version", "matcher", "llm") else "right", no_wrap=col == "version"
-        )
+        table.add_column(col, justify="left" if col in ("version", "llm") else "right", no_wrap=True)
     best = max(results, key=lambda r: r.accuracy)
     baseline = results[0].accuracy
     for r in results:
         st = r.stats
         table.add_row(
             r.model.name,
-            f"{r.model.params.get('matcher', '')}/{r.model.params.get('normalize', '')}",
             r.model.params.get("llm_model", ""),
-            f"{r.accuracy:.2f}",
-            f"{r.accuracy - baseline:+.2f}",
+            f"{r.accuracy:.2f} ({r.accuracy - baseline:+.2f})",
             str(st.trace_count) if st else "0",
-            f"{st.latency_p50_ms:.1f}" if st and st.latency_p50_ms is not None else "",
-            f"{st.cost_per_request:.6f}" if st else "",
+            f"{st.latency_p50_ms:.0f}" if st and st.latency_p50_ms is not None else "",
+            f"{st.cost_per_request * 1000:.3f}" if st else "",
             style="bold green" if r is best else "",
         )
     console.print(table)
