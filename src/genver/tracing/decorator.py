@@ -66,7 +66,7 @@ def make_trace(
             if rt is None:
                 return None
             span = rt.start(span_name, span_type, attrs)
-            span._call = (binder, args, kwargs)
+            span._binder, span._args, span._kwargs = binder, args, kwargs
             return rt, span, rt.current.set(span)
         except Exception as exc:
             internal_error("starting a span", exc)

@@ -80,13 +80,15 @@ class TraceExporter:
         if size >= self._batch_size:
             if size % self._batch_size == 0:  # wake the exporter once per batch, not per trace
                 self._wake.set()
-            if size > 2 * self._max_queue:  # the exporter cannot keep up: spool here
+            if size > 2 * self._max_queue:  # the exporter cannot keep up: spool a batch here
                 self._wake.set()
-                try:
-                    item = queue.pop()
-                except IndexError:
-                    return
-                self._spool_traces([self._safe_convert(item)])
+                items = []
+                for _ in range(self._batch_size):
+                    try:
+                        items.append(queue.pop())
+                    except IndexError:
+                        break
+                self._spool_traces([self._safe_convert(i) for i in items])
 
     def _start(self) -> None:
         with self._thread_lock:
@@ -180,7 +182,9 @@ class TraceExporter:
             traces = [t for t in (self._safe_convert(i) for i in items) if t is not None]
             if not traces:
                 continue
-            if time.monotonic() < self._store_down_until:
+            # While the store is down, or the backlog is past the bound, batches go to the spool
+            # (much faster than a struggling store); it is delivered once the store keeps up.
+            if time.monotonic() < self._store_down_until or len(queue) > self._max_queue:
                 self._spool_traces(traces)
                 continue
             self._write(traces)

@@ -64,7 +64,9 @@ class LiveSpan:
         "parent_id",
         "span_type",
         "_inputs",
-        "_call",
+        "_binder",
+        "_args",
+        "_kwargs",
         "_outputs",
         "_attrs",
         "_ctx",
@@ -77,7 +79,10 @@ class LiveSpan:
         self.parent_id = parent_id
         self.span_type = span_type
         self._inputs: Any = None
-        self._call: tuple[CallInputs, tuple[Any, ...], Mapping[str, Any]] | None = None
+        # the call's arguments, bound to parameter names only when the inputs are read (export)
+        self._binder: CallInputs | None = None
+        self._args: tuple[Any, ...] = ()
+        self._kwargs: Mapping[str, Any] | None = None
         self._outputs: Any = None
         self._attrs: dict[str, Any] | None = None
         self._ctx: Any = None
@@ -110,16 +115,15 @@ class LiveSpan:
 
     @property
     def otel_span(self) -> OtelSpan:
-        """The underlying OpenTelemetry SDK span."""
+        """The underlying OpenTelemetry SDK span (while the span is live; a snapshot after it ends)."""
         return self._otel
 
     # -- content ------------------------------------------------------------------------------
     @property
     def inputs(self) -> Any:
-        if self._inputs is None and self._call is not None:
-            binder, args, kwargs = self._call
-            self._inputs = binder.bind(args, kwargs)
-            self._call = None
+        if self._inputs is None and self._binder is not None:
+            self._inputs = self._binder.bind(self._args, self._kwargs or {})
+            self._binder, self._args, self._kwargs = None, (), None
         return self._inputs
 
     @property
@@ -135,7 +139,7 @@ class LiveSpan:
 
     def set_inputs(self, inputs: Any) -> None:
         self._inputs = inputs
-        self._call = None
+        self._binder, self._args, self._kwargs = None, (), None
 
     def set_outputs(self, outputs: Any) -> None:
         self._outputs = outputs
@@ -184,7 +188,15 @@ class LiveSpan:
         """End the span; the trace is queued for export when its root ends."""
         if outputs is not None:
             self._outputs = outputs
-        self._otel.end(end_time_ns)
+        otel = self._otel
+        if isinstance(otel, EndedSpan):
+            return  # ended already: a second end() is a no-op, as on an SDK span
+        otel.end(end_time_ns)
+        # Until export, a finished span waits in the queue: keep a compact snapshot instead of
+        # the SDK span (a dozen locks, deques and lists each), which keeps the garbage
+        # collector's work on the caller's thread close to a plain OpenTelemetry span's.
+        self._otel = EndedSpan(otel)  # type: ignore[assignment]
+        self._ctx = None
         pending = self._pending
         pending.finished.append(self)
         if pending.root is self:
@@ -200,6 +212,44 @@ class LiveSpan:
 
     def __repr__(self) -> str:
         return f"LiveSpan(name={self.name!r}, span_type={self.span_type!r}, trace_id={self.trace_id!r}, span_id={self.span_id!r})"
+
+
+class EndedSpan:
+    """What export needs of an ended SDK span, in one object: ``context`` is the object itself,
+    so ``span.context.trace_id`` reads the same on a live SDK span and on a snapshot."""
+
+    __slots__ = ("name", "trace_id", "span_id", "start_time", "end_time", "status", "attributes", "events")
+
+    def __init__(self, otel: OtelSpan) -> None:
+        ctx = otel.context
+        self.name = otel.name
+        self.trace_id: int = ctx.trace_id
+        self.span_id: int = ctx.span_id
+        self.start_time = otel.start_time
+        self.end_time = otel.end_time
+        self.status = otel.status
+        attrs = otel.attributes
+        self.attributes: dict[str, Any] | None = dict(attrs) if attrs else None
+        self.events = tuple(otel.events) if otel.events else ()
+
+    @property
+    def context(self) -> EndedSpan:
+        return self
+
+    def end(self, end_time: int | None = None) -> None:
+        """Already ended (kept so a second ``end()`` is harmless, as on an SDK span)."""
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        """Ignored after the end, as the SDK does (it only logs a warning)."""
+
+    def add_event(self, *args: Any, **kwargs: Any) -> None:
+        """Ignored after the end, as the SDK does."""
+
+    def set_status(self, *args: Any, **kwargs: Any) -> None:
+        """Ignored after the end, as the SDK does."""
+
+    def record_exception(self, *args: Any, **kwargs: Any) -> None:
+        """Ignored after the end, as the SDK does."""
 
 
 def genai_operation(span_type: str) -> str | None:

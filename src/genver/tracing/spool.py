@@ -49,6 +49,7 @@ class Spool:
     def __init__(self, directory: str | os.PathLike[str], *, max_bytes: int = 1 << 30) -> None:
         self.directory = Path(directory)
         self.max_bytes = max_bytes
+        self._size: int | None = None  # bytes on disk, scanned once then kept up to date
 
     def write(self, docs: Sequence[dict[str, Any]]) -> bool:
         """Write one batch; False when the spool is full (the caller counts a drop)."""
@@ -58,13 +59,18 @@ class Spool:
         payload = "".join(
             json.dumps(d, ensure_ascii=False, separators=(",", ":")) + "\n" for d in docs
         ).encode()
-        if self.size() + len(payload) > self.max_bytes:
-            return False
+        if self._size is None:
+            self._size = self.size()
+        if self._size + len(payload) > self.max_bytes:
+            self._size = self.size()  # other processes may have delivered files meanwhile
+            if self._size + len(payload) > self.max_bytes:
+                return False
         name = f"batch-{time.time_ns():020d}-{os.getpid()}-{next(_counter)}.jsonl"
         tmp = self.directory / (name + ".tmp")
         with open(tmp, "wb") as f:
             f.write(payload)
         os.replace(tmp, self.directory / name)
+        self._size += len(payload)
         return True
 
     def size(self) -> int:
@@ -120,6 +126,9 @@ class Spool:
             yield claimed, docs
 
     def done(self, claimed: Path) -> None:
+        if self._size is not None:
+            with contextlib.suppress(OSError):
+                self._size = max(0, self._size - claimed.stat().st_size)
         claimed.unlink(missing_ok=True)
 
     def release(self, claimed: Path) -> None:

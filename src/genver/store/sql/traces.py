@@ -13,7 +13,6 @@ write transaction replaces any earlier copy of the same trace ids and inserts ea
 
 from __future__ import annotations
 
-import functools
 import math
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
@@ -359,10 +358,22 @@ def _delete(conn: Connection, ids: Sequence[str]) -> None:
             conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
 
 
-@functools.cache
+_INSERTS: dict[tuple[str, str], dict[str, str]] = {}
+
+
 def _driver_inserts(dialect: sa.Dialect) -> dict[str, str]:
     """``INSERT`` statements in the driver's own parameter style, for the row tuples of
-    ``TraceRows``; span attributes arrive as JSON text (PostgreSQL casts them to ``json``)."""
+    ``TraceRows``; span attributes arrive as JSON text (PostgreSQL casts them to ``json``).
+    Cached per dialect name and parameter style, not per dialect object, so stores that are
+    closed are not kept alive by the cache."""
+    key = (dialect.name, dialect.paramstyle)
+    cached = _INSERTS.get(key)
+    if cached is None:
+        cached = _INSERTS[key] = _build_inserts(dialect)
+    return cached
+
+
+def _build_inserts(dialect: sa.Dialect) -> dict[str, str]:
     quote = dialect.identifier_preparer.quote
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     out = {}
