@@ -1,6 +1,15 @@
 """Immutable value objects shared by every layer. They carry no store handle and do no I/O."""
 
+from genver.entities.assessment import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
 from genver.entities.dataset import Dataset
+from genver.entities.eval_dataset import DatasetRecord, EvaluationDataset
 from genver.entities.experiment import Experiment, LifecycleStage, ViewType
 from genver.entities.logged_model import LoggedModel, LoggedModelStatus
 from genver.entities.metric import Metric
@@ -21,6 +30,14 @@ from genver.entities.trace import (
 )
 
 __all__ = [
+    "Assessment",
+    "AssessmentError",
+    "AssessmentSource",
+    "AssessmentSourceType",
+    "DatasetRecord",
+    "EvaluationDataset",
+    "Expectation",
+    "Feedback",
     "Dataset",
     "DatasetInput",
     "Experiment",

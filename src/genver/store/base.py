@@ -14,6 +14,9 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from genver.entities import (
+    Assessment,
+    DatasetRecord,
+    EvaluationDataset,
     Dataset,
     Experiment,
     LoggedModel,
@@ -250,6 +253,58 @@ class Store(abc.ABC):
     ) -> list[TraceStats]:
         """Statistics per version (``model_id``; None groups unlinked traces) over traces whose
         ``request_time`` is in ``[start_time, end_time)`` ms."""
+
+    # -- assessments and evaluation datasets ----------------------------------------------------
+    @abc.abstractmethod
+    def log_assessments(self, assessments: Sequence[Assessment]) -> None:
+        """Store feedback and expectations on traces, in one transaction. Idempotent per
+        ``assessment_id``; every trace must exist (``NotFoundError`` names the first missing)."""
+
+    @abc.abstractmethod
+    def get_assessments(
+        self, *, trace_ids: Sequence[str] | None = None, run_id: str | None = None, name: str | None = None
+    ) -> list[Assessment]:
+        """Assessments of these traces, or produced by this evaluation run, optionally of one
+        name; ordered by trace, then name, then creation time."""
+
+    @abc.abstractmethod
+    def create_eval_dataset(
+        self,
+        *,
+        name: str,
+        experiment_id: str,
+        records: Sequence[DatasetRecord] = (),
+        tags: Mapping[str, str] | None = None,
+    ) -> EvaluationDataset:
+        """Create an evaluation dataset (``d-<32 hex>`` id) holding ``records``."""
+
+    @abc.abstractmethod
+    def get_eval_dataset(self, dataset_id: str) -> EvaluationDataset:
+        """The dataset with its records; unknown → ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def search_eval_datasets(
+        self,
+        *,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[EvaluationDataset]:
+        """One page of datasets (without records), newest first; filters on ``name``,
+        ``digest``, ``created_time``, ``tags.<k>``."""
+
+    @abc.abstractmethod
+    def add_eval_dataset_records(
+        self, dataset_id: str, records: Sequence[DatasetRecord]
+    ) -> EvaluationDataset:
+        """Add records (a record whose ``record_id`` exists replaces it); the digest is
+        recomputed from the full content. Returns the dataset with its records."""
+
+    @abc.abstractmethod
+    def delete_eval_dataset(self, dataset_id: str) -> None:
+        """Delete a dataset and its records."""
 
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from genver.store.base import Store
+from genver.store.sql.assessments import AssessmentsMixin
 from genver.store.sql.experiments import ExperimentsMixin
 from genver.store.sql.models import ModelsMixin
 from genver.store.sql.traces import TracesMixin
 
 
-class SqlStore(TracesMixin, ModelsMixin, ExperimentsMixin, Store):
+class SqlStore(AssessmentsMixin, TracesMixin, ModelsMixin, ExperimentsMixin, Store):
     """The embedded (SQLite) and team (PostgreSQL) store.
 
     >>> store = SqlStore("sqlite:///genver.db")  # doctest: +SKIP

@@ -1,0 +1,37 @@
+"""GenAI evaluation: ``genai.evaluate``, scorers, evaluation datasets, versions from git.
+
+Submodules load on first use, so ``import genver`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "evaluate": "genver.genai.evaluate",
+    "EvaluationResult": "genver.genai.evaluate",
+    "scorers": "genver.genai.scorers",
+    "scorer": "genver.genai.scorers",
+    "Scorer": "genver.genai.scorers",
+    "enable_git_model_versioning": "genver.genai.git_versioning",
+    "disable_git_model_versioning": "genver.genai.git_versioning",
+    "GitContext": "genver.genai.git_versioning",
+    "create_dataset": "genver.genai.datasets",
+    "get_dataset": "genver.genai.datasets",
+    "search_datasets": "genver.genai.datasets",
+    "delete_dataset": "genver.genai.datasets",
+    "dataset_from_traces": "genver.genai.datasets",
+    "compare_models": "genver.genai.compare",
+    "gate": "genver.genai.compare",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'genver.genai' has no attribute {name!r}")
+    mod = importlib.import_module(module)
+    return mod if module.endswith("." + name) else getattr(mod, name)
