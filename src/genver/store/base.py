@@ -15,9 +15,9 @@ from typing import Any
 
 from genver.entities import (
     Assessment,
+    Dataset,
     DatasetRecord,
     EvaluationDataset,
-    Dataset,
     Experiment,
     LoggedModel,
     LoggedModelStatus,
