@@ -12,7 +12,7 @@ Module-level functions are bound methods of one default ``Genver`` instance.
 
 from __future__ import annotations
 
-from genver import data, entities, exceptions
+from genver import data, entities, exceptions, genai
 from genver.client import GenverClient, MlflowClient
 from genver.context import ActiveModel
 from genver.entities import (
@@ -129,6 +129,7 @@ __all__ = [
     "end_run",
     "entities",
     "exceptions",
+    "genai",
     "finalize_logged_model",
     "flush_trace_async_logging",
     "get_active_model_id",

@@ -48,6 +48,7 @@ ALL = [
     "end_run",
     "entities",
     "exceptions",
+    "genai",
     "finalize_logged_model",
     "flush_trace_async_logging",
     "get_active_model_id",
