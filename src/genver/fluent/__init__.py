@@ -14,4 +14,17 @@ class Genver(TracingAPI):
     """One genver instance: a store (opened lazily from the tracking URI) and its context."""
 
 
-__all__ = ["ActiveRun", "Genver"]
+def default_genver() -> Genver:
+    """The instance behind the module-level API (``genver.set_active_model`` and friends)."""
+    from genver.fluent.base import _default_holder
+
+    instance = _default_holder[0]
+    if instance is None:  # genver/__init__ creates it; importing genver.fluent alone does not
+        import genver  # noqa: F401
+
+        instance = _default_holder[0]
+    assert isinstance(instance, Genver)
+    return instance
+
+
+__all__ = ["ActiveRun", "Genver", "default_genver"]

@@ -26,6 +26,9 @@ _EXPORTS = {
     "gate": "genver.genai.compare",
 }
 
+#: Exports that are modules themselves (``genai.scorers``), not names inside one.
+_MODULES = frozenset({"scorers"})
+
 __all__ = sorted(_EXPORTS)
 
 
@@ -34,4 +37,4 @@ def __getattr__(name: str) -> Any:
     if module is None:
         raise AttributeError(f"module 'genver.genai' has no attribute {name!r}")
     mod = importlib.import_module(module)
-    return mod if module.endswith("." + name) else getattr(mod, name)
+    return mod if name in _MODULES else getattr(mod, name)
