@@ -110,5 +110,35 @@ MODEL_PRICES_FILE = Setting(
     "A JSON file of model prices ($ per 1M tokens) that extends or overrides the defaults.",
 )
 
+EVAL_MAX_WORKERS = Setting(
+    ("GENVER_EVAL_MAX_WORKERS", "MLFLOW_GENAI_EVAL_MAX_WORKERS"),
+    None,
+    "Threads that run predict_fn and the scorers (default: min(8, rows)).",
+)
+
+EVAL_ASYNC_TIMEOUT = Setting(
+    ("GENVER_EVAL_ASYNC_TIMEOUT", "MLFLOW_GENAI_EVAL_ASYNC_TIMEOUT"),
+    "300",
+    "Seconds an async predict_fn may take on one row before the row fails.",
+)
+
+JUDGE_MODEL = Setting(
+    ("GENVER_JUDGE_MODEL",),
+    "openai:/gpt-4o-mini",
+    "The judge model when a judge is built without model=: 'openai:/<model>' or a model name.",
+)
+
+JUDGE_BASE_URL = Setting(
+    ("GENVER_JUDGE_BASE_URL", "OPENAI_BASE_URL"),
+    "https://api.openai.com/v1",
+    "The OpenAI-compatible endpoint judges call (…/chat/completions is appended).",
+)
+
+JUDGE_API_KEY = Setting(
+    ("GENVER_JUDGE_API_KEY", "OPENAI_API_KEY"), None, "The bearer token sent to the judge endpoint."
+)
+
+JUDGE_TIMEOUT = Setting(("GENVER_JUDGE_TIMEOUT",), "60", "Seconds to wait for one judge reply.")
+
 #: Environment variables that ``clear_active_model()`` removes, as MLflow does.
 ACTIVE_MODEL_ENV_VARS = ACTIVE_MODEL_ID.env_vars

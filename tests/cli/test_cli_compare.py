@@ -233,7 +233,7 @@ def test_gate_fails_closed_when_the_candidate_was_not_evaluated(tmp_path: Path, 
 
 
 def test_compare_and_gate_read_what_genai_evaluate_writes(tmp_path: Path, uri: str) -> None:
-    from genver.genai.evaluate import evaluate as genai_evaluate
+    from genver.genai.evaluation import evaluate as genai_evaluate
     from genver.genai.scorers import scorer
 
     @scorer

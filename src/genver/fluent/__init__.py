@@ -18,11 +18,7 @@ def default_genver() -> Genver:
     """The instance behind the module-level API (``genver.set_active_model`` and friends)."""
     from genver.fluent.base import _default_holder
 
-    instance = _default_holder[0]
-    if instance is None:  # genver/__init__ creates it; importing genver.fluent alone does not
-        import genver  # noqa: F401
-
-        instance = _default_holder[0]
+    instance = _default_holder[0]  # set by genver/__init__, which Python runs before any submodule
     assert isinstance(instance, Genver)
     return instance
 

@@ -9,8 +9,8 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "evaluate": "genver.genai.evaluate",
-    "EvaluationResult": "genver.genai.evaluate",
+    "evaluate": "genver.genai.evaluation",
+    "EvaluationResult": "genver.genai.evaluation",
     "scorers": "genver.genai.scorers",
     "scorer": "genver.genai.scorers",
     "Scorer": "genver.genai.scorers",
@@ -21,6 +21,7 @@ _EXPORTS = {
     "get_dataset": "genver.genai.datasets",
     "search_datasets": "genver.genai.datasets",
     "delete_dataset": "genver.genai.datasets",
+    "add_records": "genver.genai.datasets",
     "dataset_from_traces": "genver.genai.datasets",
     "compare_models": "genver.genai.compare",
     "gate": "genver.genai.compare",
