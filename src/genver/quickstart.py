@@ -1,10 +1,10 @@
-"""The quickstart's sample app and its evaluation: three versions of a small FAQ bot.
+"""The quickstart's sample app: three versions of a small FAQ bot, evaluated and compared.
 
 Each version is a different configuration of the same retrieval bot (how it matches a question
-to the knowledge base, which LLM composes the reply). The quickstart registers each as a version
-with its params and git commit, runs it on a small question set under tracing (every answer is a
-trace linked to its version, with tokens and cost), and logs accuracy and latency on the
-version, so the versions can be compared side by side.
+to the knowledge base, which LLM composes the reply). The quickstart registers each as a
+version with its params and git commit, evaluates it with ``genai.evaluate`` on a 12-question
+dataset (one trace per question, linked to the version, with tokens and cost; scores stored on
+the traces and ``/mean`` metrics on the version), and compares the last two versions.
 """
 
 from __future__ import annotations
@@ -15,10 +15,15 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
-from genver import data
-from genver.entities import LoggedModel, SpanType, TraceStats
+from genver.entities import EvaluationDataset, LoggedModel, SpanType, TraceStats
 from genver.fluent import Genver
+from genver.genai.compare import compare_models
+from genver.genai.comparison import Comparison
+from genver.genai.datasets import create_dataset, get_dataset
+from genver.genai.evaluation import evaluate
+from genver.genai.scorers import ExactMatch, scorer
 
 KNOWLEDGE_BASE = {
     "reset password": "Open Settings > Account and choose 'Reset password'.",
@@ -109,13 +114,24 @@ def make_bot(gv: Genver, params: dict[str, str]) -> Callable[[str], str | None]:
     return answer
 
 
+DATASET_NAME = "faq-questions"
+
+
 @dataclass(frozen=True)
 class VersionResult:
     model: LoggedModel
     accuracy: float
     answered: float
-    latency_ms: float
     stats: TraceStats | None = None
+
+
+@dataclass(frozen=True)
+class Quickstart:
+    """What the quickstart produced: each version's results, and the comparison of the last two."""
+
+    versions: list[VersionResult]
+    comparison: Comparison
+    dataset: EvaluationDataset
 
 
 def git_commit() -> str:
@@ -129,39 +145,53 @@ def git_commit() -> str:
         return "no-git"
 
 
-def run(gv: Genver, experiment: str = "genver-quickstart") -> list[VersionResult]:
-    """Create the experiment and three versions, evaluate each, log metrics on each version."""
+@scorer
+def answered(outputs: Any) -> bool:
+    """Did the bot find a topic at all (rather than "I don't know")?"""
+    return outputs is not None
+
+
+def questions_dataset(gv: Genver) -> EvaluationDataset:
+    """The evaluation dataset of the quickstart (created once, reused on later runs)."""
+    from genver.exceptions import NotFoundError
+
+    try:
+        return get_dataset(name=DATASET_NAME, genver=gv)
+    except NotFoundError:
+        records = [
+            {"inputs": {"question": q}, "expectations": {"expected_response": t}} for q, t in QUESTIONS
+        ]
+        return create_dataset(DATASET_NAME, records=records, genver=gv)
+
+
+def run(gv: Genver, experiment: str = "genver-quickstart") -> Quickstart:
+    """Create the experiment and three versions, evaluate each on the dataset with
+    ``genai.evaluate`` (one trace per question, scores stored on the traces and the version),
+    then compare the last two versions."""
     gv.set_experiment(experiment)
     commit = git_commit()
-    dataset = data.from_dict([{"question": q, "topic": t} for q, t in QUESTIONS], name="faq-questions")
+    dataset = questions_dataset(gv)
     results = []
     for name, params in VERSIONS:
-        with gv.set_active_model(name=name) as model:
+        with gv.set_active_model(name=name) as model:  # created on the first run, reused after
             if not model.params:
                 gv.log_model_params(params, model_id=model.model_id)
             gv.set_logged_model_tags(model.model_id, {"git_commit": commit, "app": "faq-bot"})
-            bot = make_bot(gv, params)
-            correct = answered = 0
-            start = time.perf_counter()
-            for question, topic in QUESTIONS:
-                got = bot(question)
-                answered += got is not None
-                correct += got == topic
-            latency_ms = (time.perf_counter() - start) * 1000 / len(QUESTIONS)
-            metrics = {
-                "accuracy": correct / len(QUESTIONS),
-                "answered_rate": answered / len(QUESTIONS),
-                "latency_ms": latency_ms,
-            }
-            with gv.start_run(run_name=f"eval-{name}"):
-                gv.log_metrics(metrics, dataset=dataset)  # goes to the active version too
-            results.append(
-                VersionResult(
-                    gv.get_logged_model(model.model_id),
-                    metrics["accuracy"],
-                    metrics["answered_rate"],
-                    latency_ms,
-                )
+            result = evaluate(
+                dataset,
+                scorers=[ExactMatch(), answered],
+                predict_fn=make_bot(gv, params),
+                model_id=model.model_id,
+                genver=gv,
             )
+        results.append(
+            VersionResult(
+                gv.get_logged_model(model.model_id),
+                result.metrics.get("exact_match/mean", 0.0),
+                result.metrics.get("answered/mean", 0.0),
+            )
+        )
     stats = {s.model_id: s for s in gv.get_trace_stats(model_ids=[r.model.model_id for r in results])}
-    return [dataclasses.replace(r, stats=stats.get(r.model.model_id)) for r in results]
+    versions = [dataclasses.replace(r, stats=stats.get(r.model.model_id)) for r in results]
+    comparison = compare_models(versions[1].model.model_id, versions[2].model.model_id, genver=gv)
+    return Quickstart(versions=versions, comparison=comparison, dataset=dataset)

@@ -31,6 +31,7 @@ def test_quickstart_creates_three_compared_versions(uri: str) -> None:
     assert result.exit_code == 0, result.output
     assert "faq-bot-v1.0" in result.output and "faq-bot-v2.0" in result.output
     assert "Best: faq-bot-v2.0" in result.output
+    assert "Comparison of faq-bot-v1.1 (baseline) and faq-bot-v2.0" in result.output
 
     listed = runner.invoke(
         app,
@@ -44,9 +45,9 @@ def test_quickstart_creates_three_compared_versions(uri: str) -> None:
         assert set(m["params"]) == {"matcher", "normalize", "min_overlap", "llm_model"}
         assert "git_commit" in m["tags"]
         keys = {x["key"] for x in m["metrics"]}
-        assert keys == {"accuracy", "answered_rate", "latency_ms"}
+        assert keys == {"exact_match/mean", "answered/mean"}
         assert {x["dataset_name"] for x in m["metrics"]} == {"faq-questions"}
-    accuracy = {m["name"]: next(x["value"] for x in m["metrics"] if x["key"] == "accuracy") for m in models}
+    accuracy = {m["name"]: next(x["value"] for x in m["metrics"] if x["key"] == "exact_match/mean") for m in models}
     assert accuracy["faq-bot-v2.0"] > accuracy["faq-bot-v1.1"] > accuracy["faq-bot-v1.0"]
 
 

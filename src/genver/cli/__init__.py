@@ -31,9 +31,12 @@ def quickstart(tracking_uri: UriOption = None) -> None:
 
     gv = genver_for(tracking_uri)
     console.print(f"[bold]genver quickstart[/] — storing in [cyan]{gv.get_tracking_uri()}[/]")
-    results = qs.run(gv)
-    table = Table(title="faq-bot versions on faq-questions (12 rows, one trace each)")
-    cols = ("version", "llm", "accuracy (Δ)", "traces", "p50 ms", "$/1k req")
+    run = qs.run(gv)
+    results = run.versions
+    table = Table(
+        title=f"faq-bot versions on {qs.DATASET_NAME} ({len(qs.QUESTIONS)} questions, one trace each)"
+    )
+    cols = ("version", "llm", "exact match (Δ)", "traces", "p50 ms", "$/1k req")
     for col in cols:
         table.add_column(col, justify="left" if col in ("version", "llm") else "right", no_wrap=True)
     best = max(results, key=lambda r: r.accuracy)
@@ -51,14 +54,18 @@ def quickstart(tracking_uri: UriOption = None) -> None:
         )
     console.print(table)
     console.print(
-        f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), accuracy {best.accuracy:.2f}."
+        f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), exact match {best.accuracy:.2f}.\n"
     )
+    a, b = results[1].model.name, results[2].model.name
+    console.print(f"[bold]Comparison of {a} (baseline) and {b}[/]")
+    console.print(compare.comparison_renderable(run.comparison))
     console.print(
         "\nTry next:\n"
-        "  genver models list --experiment genver-quickstart\n"
-        f"  genver models show {best.model.name} --experiment genver-quickstart\n"
+        f"  genver models compare {a} {b} --experiment genver-quickstart --format markdown\n"
+        f"  genver gate --baseline {a} --candidate {b} --experiment genver-quickstart "
+        "--max-drop exact_match=0.05 --max-increase p95_latency=50%\n"
         "  genver traces stats --experiment genver-quickstart\n"
-        "  genver traces list --experiment genver-quickstart --model faq-bot-v2.0"
+        f"  genver traces list --experiment genver-quickstart --model {b}"
     )
     gv.client.close()
 
