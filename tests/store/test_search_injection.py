@@ -94,7 +94,8 @@ def test_values_are_bound_parameters(
         _search(sqlite_store, order_by=[{"field_name": f"metrics.`{value}`"}])
         _search(sqlite_store, filter_string=f"metrics.`{value}` >= 0 AND tags.`{other}` != 'x'")
         _search(sqlite_store, page_token=value)
-        assert rec.statements, "the searches ran no SQL at all"
+        if "\x00" not in value + other:  # a NUL is refused before any SQL is built
+            assert rec.statements, "the searches ran no SQL at all"
         assert rec.leaked() == []
     finally:
         rec.close()

@@ -199,3 +199,27 @@ TRACES = FilterSchema(
 ``metadata.`mlflow.modelId` = 'm-...'``, ``span.name = 'retrieve'``, ``span.type = 'LLM'``,
 ``span.attributes.`gen_ai.request.model` = 'gpt-4o'`` (a span key is ``name``, ``type``,
 ``status`` or ``attributes.<key>``; a trace matches when any of its spans does)."""
+
+EVAL_DATASETS = FilterSchema(
+    entity="evaluation datasets",
+    attributes={
+        "dataset_id": "string",
+        "name": "string",
+        "digest": "string",
+        "created_time": "number",
+        "last_update_time": "number",
+    },
+    aliases={
+        "id": "dataset_id",
+        "dataset_name": "name",
+        "dataset_digest": "digest",
+        "creation_time": "created_time",
+        "create_time": "created_time",
+        "last_updated_time": "last_update_time",
+    },
+    prefixes={"attribute": "attribute", "attributes": "attribute", "tag": "tag", "tags": "tag"},
+    kind_types={"tag": "string"},
+    order_kinds=frozenset({"attribute"}),
+)
+"""Evaluation dataset filters: ``name = 'golden'``, ``digest = '3f2a...'``,
+``created_time > 1700000000000``, ``tags.team = 'search'``."""

@@ -17,7 +17,7 @@ from genver.search.parser import parse_filter, parse_order_by
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
-from genver.store.sql.filters import Target, compile_filter, kv_exists
+from genver.store.sql.filters import Target, compile_filter, kv_in
 from genver.validation import check_experiment_name, check_tags, check_text
 
 _E = t.experiments
@@ -108,7 +108,7 @@ class ExperimentsMixin(SqlBase):
                 "creation_time": _E.c.creation_time,
                 "last_update_time": _E.c.last_update_time,
             },
-            kv={"tag": kv_exists(t.experiment_tags, _E.c.experiment_id, "experiment_id")},
+            kv={"tag": kv_in(t.experiment_tags, _E.c.experiment_id, "experiment_id")},
         )
         where = compile_filter(parse_filter(filter_string, ast.EXPERIMENTS), target)
         query = sa.select(_E).where(lifecycle_clause(_E.c.lifecycle_stage, ViewType(view_type)))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.sql.elements import ColumnElement
@@ -23,7 +24,7 @@ class Target:
     """How one entity's filter maps onto tables.
 
     ``columns`` maps attribute names to columns of the main table; ``kv`` maps a kind (param,
-    tag, metric...) to a function building the EXISTS clause for one comparison.
+    tag, metric...) to a function building the clause for one comparison.
     """
 
     columns: Mapping[str, sa.ColumnElement[object]]
@@ -49,6 +50,15 @@ def compile_filter(node: Node | None, target: Target) -> Expr | None:
     if build is None:
         raise InvalidFilterError(f"Filters on {node.kind} keys are not supported here (key {node.key!r}).")
     return build(node)
+
+
+def conjuncts(node: Node | None) -> list[Node]:
+    """The terms of the filter's top-level ``AND`` (nested ``AND``s flattened)."""
+    if node is None:
+        return []
+    if isinstance(node, And):
+        return [term for item in node.items for term in conjuncts(item)]
+    return [node]
 
 
 def _check_no_nul(c: Comparison) -> None:
@@ -104,3 +114,30 @@ def kv_exists(
         )
 
     return build
+
+
+def kv_in(
+    table: sa.Table, owner: sa.ColumnElement[object], owner_col: str, *, value_col: str = "value"
+) -> Callable[[Comparison], Expr]:
+    """``owner IN (SELECT owner FROM table WHERE key = <key> AND value <op> <value>)``.
+
+    The owner has this key with a matching value: ``!=`` and ``NOT IN`` mean "has the key, with
+    another value", never "lacks the key". These are the rows a correlated ``EXISTS`` selects,
+    but the subquery is uncorrelated: the database builds the set once from the
+    ``(key, value, owner)`` index, where SQLite would run a correlated subquery once per
+    candidate row.
+    """
+
+    def build(c: Comparison) -> Expr:
+        return owner.in_(kv_select(table, owner_col, c, value_col=value_col))
+
+    return build
+
+
+def kv_select(table: sa.Table, owner_col: str, c: Comparison, *, value_col: str = "value") -> sa.Select[Any]:
+    """``SELECT owner FROM table WHERE key = <key> AND value <op> <value>`` (one row per owner:
+    the key is part of the table's primary key)."""
+    _check_no_nul(c)
+    return sa.select(table.c[owner_col]).where(
+        table.c.key == c.key, compare(table.c[value_col], c.op, c.value)
+    )

@@ -12,7 +12,6 @@ from genver.entities import (
     Dataset,
     DatasetInput,
     LoggedModelInput,
-    Metric,
     PagedList,
     Run,
     RunData,
@@ -27,16 +26,19 @@ from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
-from genver.store.sql.base import SqlBase
 from genver.store.sql.experiments import lifecycle_clause
-from genver.store.sql.filters import Target, compile_filter, kv_exists
-from genver.validation import check_id, check_key, check_metric_value, check_params, check_tags, check_text
+from genver.store.sql.filters import Target, compile_filter, conjuncts, kv_in
+from genver.store.sql.functions import unindexed
+from genver.store.sql.run_logging import RunLoggingMixin
+from genver.store.sql.search_sqlite import KvPlanner
+from genver.validation import check_id, check_tags, check_text
 
 _R = t.runs
+_KV_TABLES = {"param": t.run_params, "tag": t.run_tags, "metric": t.latest_metrics}
 _STATUSES = {s.value for s in RunStatus}
 
 
-class RunsMixin(SqlBase):
+class RunsMixin(RunLoggingMixin):
     def create_run(
         self,
         *,
@@ -150,24 +152,22 @@ class RunsMixin(SqlBase):
         target = Target(
             columns=columns,
             kv={
-                "param": kv_exists(t.run_params, _R.c.run_id, "run_id"),
-                "tag": kv_exists(t.run_tags, _R.c.run_id, "run_id"),
-                "metric": kv_exists(t.latest_metrics, _R.c.run_id, "run_id"),
+                "param": kv_in(t.run_params, _R.c.run_id, "run_id"),
+                "tag": kv_in(t.run_tags, _R.c.run_id, "run_id"),
+                "metric": kv_in(t.latest_metrics, _R.c.run_id, "run_id"),
             },
         )
-        where = compile_filter(parse_filter(filter_string, ast.RUNS), target)
-        query = sa.select(_R).where(
-            _R.c.experiment_id.in_(exp_ints), lifecycle_clause(_R.c.lifecycle_stage, ViewType(view_type))
-        )
-        if where is not None:
-            query = query.where(where)
+        terms = conjuncts(parse_filter(filter_string, ast.RUNS))
+        kv_terms = [c for c in terms if isinstance(c, ast.Comparison) and c.kind in _KV_TABLES]
+        kv_where = [e for e in (compile_filter(c, target) for c in kv_terms) if e is not None]
+        where = [e for e in (compile_filter(c, target) for c in terms if c not in kv_terms) if e is not None]
         ordering: list[Any] = []
         for item in order_by or ():
             term = parse_order_by(item, ast.RUNS)
             if term.kind == "attribute":
                 col: Any = columns[term.key]
             else:
-                table = {"metric": t.latest_metrics, "param": t.run_params, "tag": t.run_tags}[term.kind]
+                table = _KV_TABLES[term.kind]
                 col = (
                     sa.select(table.c.value)
                     .where(table.c.run_id == _R.c.run_id, table.c.key == term.key)
@@ -178,229 +178,42 @@ class RunsMixin(SqlBase):
         if not order_by:
             ordering.append(_R.c.start_time.desc())
         ordering.append(_R.c.run_id.asc())
-        query = query.order_by(*ordering).limit(max_results + 1).offset(offset)
-        found = self._read(lambda conn: self._load_runs(conn, query))
+        view = ViewType(view_type)
+
+        def query(*first: Any) -> sa.Select[Any]:
+            return (
+                sa.select(_R).where(*first, *where).order_by(*ordering).limit(max_results + 1).offset(offset)
+            )
+
+        scope = (_R.c.experiment_id.in_(exp_ints), lifecycle_clause(_R.c.lifecycle_stage, view))
+        planner = None
+        if kv_terms and self.dialect == "sqlite":  # see search_sqlite
+            planner = KvPlanner(
+                terms=[(_KV_TABLES[c.kind], c) for c in kv_terms],
+                owner=_R.c.run_id,
+                scope=scope,
+                unindexed_scope=(
+                    unindexed(_R.c.experiment_id).in_(exp_ints),
+                    lifecycle_clause(unindexed(_R.c.lifecycle_stage), view),
+                ),
+                query=query,
+                window=offset + max_results + 1,
+            )
+
+        def search(conn: Connection) -> list[Run]:
+            if planner is None:
+                return self._load_runs(conn, query(*scope, *kv_where))
+            chosen = planner.choose(conn)
+            return [] if chosen is None else self._load_runs(conn, *chosen)
+
+        found = self._read(search)
         token = encode_token(offset + max_results) if len(found) > max_results else None
         return PagedList(found[:max_results], token)
 
-    def log_batch(
-        self,
-        run_id: str | None,
-        *,
-        metrics: Sequence[Metric] = (),
-        params: Mapping[str, str] | None = None,
-        tags: Mapping[str, str] | None = None,
-    ) -> None:
-        clean_params = check_params(params)
-        clean_tags = check_tags(tags)
-        if run_id is not None:
-            check_id(run_id, "run id")
-        clean_metrics = [self._check_metric(m, run_id) for m in metrics]
-        if run_id is None and (clean_params or clean_tags or any(m.model_id is None for m in clean_metrics)):
-            raise InvalidArgumentError("log_batch needs a run id unless every metric carries a model_id.")
-
-        def log(conn: Connection) -> None:
-            if run_id is not None:
-                self._require_active_run(conn, run_id)
-            model_ids = {m.model_id for m in clean_metrics if m.model_id is not None}
-            if model_ids:
-                self._require_models(conn, model_ids)
-            if run_id is not None and clean_metrics:
-                conn.execute(
-                    t.run_metrics.insert(),
-                    [
-                        {
-                            "run_id": run_id,
-                            "key": m.key,
-                            "value": m.value,
-                            "timestamp": m.timestamp,
-                            "step": m.step,
-                            "model_id": m.model_id,
-                            "dataset_name": m.dataset_name,
-                            "dataset_digest": m.dataset_digest,
-                        }
-                        for m in clean_metrics
-                    ],
-                )
-                self._update_latest(conn, run_id, clean_metrics)
-            model_rows = [
-                {
-                    "model_id": m.model_id,
-                    "key": m.key,
-                    "value": m.value,
-                    "timestamp": m.timestamp,
-                    "step": m.step,
-                    "run_id": run_id,
-                    "dataset_name": m.dataset_name,
-                    "dataset_digest": m.dataset_digest,
-                }
-                for m in clean_metrics
-                if m.model_id
-            ]
-            if model_rows:
-                conn.execute(t.logged_model_metrics.insert(), model_rows)
-                if run_id is not None:
-                    self._insert_ignore(
-                        conn,
-                        t.run_inputs,
-                        [
-                            {"run_id": run_id, "input_type": "model", "ref_id": mid}
-                            for mid in sorted(model_ids)
-                        ],
-                    )
-            if run_id is not None and clean_params:
-                self._write_once(conn, t.run_params, "run_id", run_id, clean_params, "run")
-            if run_id is not None and clean_tags:
-                self._upsert(
-                    conn,
-                    t.run_tags,
-                    [{"run_id": run_id, "key": k, "value": v} for k, v in clean_tags.items()],
-                    ("run_id", "key"),
-                )
-
-        self._write(log)
-
-    def log_inputs(
-        self, run_id: str, *, datasets: Sequence[Dataset] = (), model_ids: Sequence[str] = ()
-    ) -> None:
-        check_id(run_id, "run id")
-        for ds in datasets:
-            if not isinstance(ds, Dataset):
-                raise InvalidArgumentError(
-                    f"Invalid dataset {ds!r}: expected a genver Dataset (genver.data.from_dict)."
-                )
-            check_text(ds.name, "dataset name", 500)  # the column sizes
-            check_text(ds.digest, "dataset digest", 64)
-            check_text(ds.source_type, "dataset source type", 36)
-
-        def log(conn: Connection) -> None:
-            self._require_active_run(conn, run_id)
-            if model_ids:
-                self._require_models(conn, set(model_ids))
-            refs: list[dict[str, str]] = []
-            for ds in datasets:
-                dataset_id = self._dataset_id(conn, ds)
-                refs.append({"run_id": run_id, "input_type": "dataset", "ref_id": str(dataset_id)})
-            refs += [{"run_id": run_id, "input_type": "model", "ref_id": m} for m in model_ids]
-            self._insert_ignore(conn, t.run_inputs, refs)
-
-        self._write(log)
-
-    # -- helpers -------------------------------------------------------------------------------
-    def _check_metric(self, m: Metric, run_id: str | None) -> Metric:
-        if not isinstance(m, Metric):
-            raise InvalidArgumentError(f"Invalid metric {m!r}: expected a genver Metric.")
-        check_key(m.key, "metric")
-        value = check_metric_value(m.key, m.value)
-        if isinstance(m.timestamp, bool) or not isinstance(m.timestamp, int):
-            raise InvalidArgumentError(
-                f"Invalid timestamp {m.timestamp!r} for metric {m.key!r}: expected integer milliseconds."
-            )
-        if isinstance(m.step, bool) or not isinstance(m.step, int):
-            raise InvalidArgumentError(f"Invalid step {m.step!r} for metric {m.key!r}: expected an integer.")
-        if m.model_id is not None:
-            check_id(m.model_id, "model id")
-        check_text(m.dataset_name, f"dataset name of metric {m.key!r}", 500)  # the column sizes
-        check_text(m.dataset_digest, f"dataset digest of metric {m.key!r}", 64)
-        return Metric(m.key, value, m.timestamp, m.step, m.model_id, run_id, m.dataset_name, m.dataset_digest)
-
-    def _require_active_run(self, conn: Connection, run_id: str) -> None:
-        row = conn.execute(sa.select(_R.c.lifecycle_stage).where(_R.c.run_id == run_id)).first()
-        if row is None:
-            raise NotFoundError(f"No run with id {run_id!r}.")
-        if row.lifecycle_stage != "active":
-            raise InvalidArgumentError(f"Run {run_id!r} is deleted: restore it before logging to it.")
-
-    def _require_models(self, conn: Connection, model_ids: set[str]) -> None:
-        lm = t.logged_models
-        found = set(
-            conn.execute(
-                sa.select(lm.c.model_id).where(lm.c.model_id.in_(model_ids), lm.c.lifecycle_stage == "active")
-            ).scalars()
-        )
-        missing = sorted(str(m) for m in model_ids - found)
-        if missing:
-            raise NotFoundError(f"Logged model with ID {missing[0]!r} not found.")
-
-    def _update_latest(self, conn: Connection, run_id: str, metrics: Sequence[Metric]) -> None:
-        latest: dict[str, Metric] = {}
-        for m in metrics:
-            cur = latest.get(m.key)
-            if cur is None or (m.step, m.timestamp) >= (cur.step, cur.timestamp):
-                latest[m.key] = m
-        existing = {
-            r.key: r
-            for r in conn.execute(
-                sa.select(t.latest_metrics).where(
-                    t.latest_metrics.c.run_id == run_id, t.latest_metrics.c.key.in_(list(latest))
-                )
-            )
-        }
-        rows = []
-        for key, m in latest.items():
-            old = existing.get(key)
-            if old is None or (m.step, m.timestamp) >= (old.step, old.timestamp):
-                rows.append(
-                    {"run_id": run_id, "key": key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
-                )
-        self._upsert(conn, t.latest_metrics, rows, ("run_id", "key"))
-
-    def _write_once(
-        self,
-        conn: Connection,
-        table: sa.Table,
-        owner_col: str,
-        owner: str,
-        params: Mapping[str, str],
-        what: str,
-    ) -> None:
-        existing = {
-            r.key: r.value
-            for r in conn.execute(
-                sa.select(table.c.key, table.c.value).where(
-                    table.c[owner_col] == owner, table.c.key.in_(list(params))
-                )
-            )
-        }
-        clashes = {k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v}
-        if clashes:
-            listing = "; ".join(f"{k!r} is {old!r}, not {new!r}" for k, (old, new) in clashes.items())
-            raise InvalidArgumentError(
-                f"Params are write-once and {what} {owner!r} already has different values: {listing}. "
-                + (
-                    "Create a new version for new parameter values."
-                    if what == "version"
-                    else "Start a new run."
-                )
-            )
-        new = [{owner_col: owner, "key": k, "value": v} for k, v in params.items() if k not in existing]
-        self._insert_ignore(conn, table, new)
-
-    def _dataset_id(self, conn: Connection, ds: Dataset) -> int:
-        d = t.datasets
-        self._insert_ignore(
-            conn,
-            d,
-            [
-                {
-                    "name": ds.name,
-                    "digest": ds.digest,
-                    "source_type": ds.source_type,
-                    "source": ds.source,
-                    "schema": ds.schema,
-                    "profile": ds.profile,
-                    "created_time": self._clock(),
-                }
-            ],
-        )
-        return int(
-            conn.execute(
-                sa.select(d.c.dataset_id).where(d.c.name == ds.name, d.c.digest == ds.digest)
-            ).scalar_one()
-        )
-
-    def _load_runs(self, conn: Connection, query: sa.Select[Any]) -> list[Run]:
-        rows = conn.execute(query).all()
+    def _load_runs(
+        self, conn: Connection, query: sa.Select[Any], bound: Mapping[str, Any] | None = None
+    ) -> list[Run]:
+        rows = conn.execute(query, bound).all()
         if not rows:
             return []
         ids = [r.run_id for r in rows]

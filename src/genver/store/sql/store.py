@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from genver.store.base import Store
 from genver.store.sql.assessments import AssessmentsMixin
+from genver.store.sql.eval_datasets import EvalDatasetsMixin
 from genver.store.sql.experiments import ExperimentsMixin
 from genver.store.sql.models import ModelsMixin
 from genver.store.sql.traces import TracesMixin
 
 
-class SqlStore(AssessmentsMixin, TracesMixin, ModelsMixin, ExperimentsMixin, Store):
+class SqlStore(AssessmentsMixin, EvalDatasetsMixin, TracesMixin, ModelsMixin, ExperimentsMixin, Store):
     """The embedded (SQLite) and team (PostgreSQL) store.
 
     >>> store = SqlStore("sqlite:///genver.db")  # doctest: +SKIP

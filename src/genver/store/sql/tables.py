@@ -129,7 +129,6 @@ logged_models = sa.Table(
     sa.Column("status_message", sa.Text),
     sa.Column("lifecycle_stage", sa.String(32), nullable=False),
     sa.Index("ix_logged_models_exp_name", "experiment_id", "name", "creation_timestamp"),
-    sa.Index("ix_logged_models_exp_created", "experiment_id", "creation_timestamp"),
 )
 
 logged_model_params = sa.Table(
@@ -138,7 +137,6 @@ logged_model_params = sa.Table(
     sa.Column("model_id", sa.String(34), sa.ForeignKey("logged_models.model_id"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_logged_model_params_kv", "key", "value"),
 )
 
 logged_model_tags = sa.Table(
@@ -147,7 +145,6 @@ logged_model_tags = sa.Table(
     sa.Column("model_id", sa.String(34), sa.ForeignKey("logged_models.model_id"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_logged_model_tags_kv", "key", "value"),
 )
 
 logged_model_metrics = sa.Table(
@@ -164,6 +161,36 @@ logged_model_metrics = sa.Table(
     sa.Column("dataset_digest", sa.String(64)),
     sa.Index("ix_logged_model_metrics_model_key", "model_id", "key"),
 )
+
+# Revision 0004: search indexes. A search reads ix_logged_models_exp_active alone to find its
+# candidates (the row is read only for the versions it returns), and a filter on a param, tag or
+# run metric is ``owner IN (SELECT owner FROM <table> WHERE key = ? AND value <op> ?)``
+# (filters.kv_in), answered from a (key, value, owner) index without touching the table.
+# On PostgreSQL a B-tree entry is limited to ~2.7 kB and param/tag values are longer text, so
+# migration 0004 gives those tables a B-tree on (key, owner) and a hash index on value there
+# instead (latest_metrics values are floats: the same index on both databases).
+sa.Index(
+    "ix_logged_models_exp_active",
+    logged_models.c.experiment_id,
+    logged_models.c.lifecycle_stage,
+    logged_models.c.creation_timestamp,
+    logged_models.c.model_id,
+)
+sa.Index(
+    "ix_logged_model_params_key_value",
+    logged_model_params.c.key,
+    logged_model_params.c.value,
+    logged_model_params.c.model_id,
+)
+sa.Index(
+    "ix_logged_model_tags_key_value",
+    logged_model_tags.c.key,
+    logged_model_tags.c.value,
+    logged_model_tags.c.model_id,
+)
+sa.Index("ix_run_params_key_value", run_params.c.key, run_params.c.value, run_params.c.run_id)
+sa.Index("ix_run_tags_key_value", run_tags.c.key, run_tags.c.value, run_tags.c.run_id)
+sa.Index("ix_latest_metrics_key_value", latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.run_id)
 
 # Revision 0002: datasets and run inputs.
 datasets = sa.Table(
@@ -268,4 +295,63 @@ spans = sa.Table(
     # (x, trace_id): a span filter is a correlated EXISTS, fully matched by either index.
     sa.Index("ix_spans_name", "name", "trace_id"),
     sa.Index("ix_spans_type", "span_type", "trace_id"),
+)
+
+# Revision 0005: assessments on traces and evaluation datasets. Assessment values and metadata,
+# and dataset records' inputs, expectations and tags, are JSON text: they are read whole, never
+# filtered on in SQL.
+assessments = sa.Table(
+    "assessments",
+    metadata,
+    sa.Column("assessment_id", sa.String(64), primary_key=True),
+    sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), nullable=False),
+    sa.Column("run_id", sa.String(32)),
+    sa.Column("name", sa.String(250), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("value", sa.Text),
+    sa.Column("rationale", sa.Text),
+    sa.Column("source_type", sa.String(32), nullable=False),
+    sa.Column("source_id", sa.String(250), nullable=False),
+    sa.Column("error_code", sa.String(250)),
+    sa.Column("error_message", sa.Text),
+    sa.Column("span_id", sa.String(32)),
+    sa.Column("metadata", sa.Text),
+    sa.Column("create_time_ms", sa.BigInteger, nullable=False),
+    # Both lead with the column a read selects on (a trace's assessments when traces are loaded,
+    # an evaluation run's for comparisons), so each read is one index range.
+    sa.Index("ix_assessments_trace_name", "trace_id", "name"),
+    sa.Index("ix_assessments_run_name", "run_id", "name"),
+)
+
+eval_datasets = sa.Table(
+    "eval_datasets",
+    metadata,
+    sa.Column("dataset_id", sa.String(34), primary_key=True),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False),
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id"), nullable=False),
+    sa.Column("created_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+    sa.Index("ix_eval_datasets_experiment_created", "experiment_id", "created_time"),
+    sa.Index("ix_eval_datasets_name", "name"),
+)
+
+eval_dataset_tags = sa.Table(
+    "eval_dataset_tags",
+    metadata,
+    sa.Column("dataset_id", sa.String(34), sa.ForeignKey("eval_datasets.dataset_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+eval_dataset_records = sa.Table(
+    "eval_dataset_records",
+    metadata,
+    sa.Column("dataset_id", sa.String(34), sa.ForeignKey("eval_datasets.dataset_id"), primary_key=True),
+    sa.Column("record_id", sa.String(64), primary_key=True),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("inputs", sa.Text, nullable=False),
+    sa.Column("expectations", sa.Text),
+    sa.Column("tags", sa.Text),
+    sa.Column("source_trace_id", sa.String(64)),
 )

@@ -23,6 +23,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from genver.entities import (
+    Assessment,
     Span,
     SpanEvent,
     SpanStatus,
@@ -396,10 +397,15 @@ def _strings(items: Mapping[str, Any], what: str, where: str) -> dict[str, str]:
 
 # -- reading --------------------------------------------------------------------------------------
 def trace_from_row(
-    r: Sequence[Any], meta: dict[str, str], tags: Mapping[str, str], spans: list[Span]
+    r: Sequence[Any],
+    meta: dict[str, str],
+    tags: Mapping[str, str],
+    spans: list[Span],
+    assessments: Sequence[Assessment] = (),
 ) -> Trace:
     """A ``Trace`` from an ``INFO_COLUMNS`` row; ``meta`` (from trace_metadata) is completed with
-    the keys kept in columns."""
+    the keys kept in columns. ``assessments`` is a list when the trace has any, else ``()`` (the
+    ``TraceInfo`` default, so a trace read back equals the one logged)."""
     for i, key in enumerate(COLUMN_KEYS, 12):
         if r[i] is not None:
             meta[key] = r[i]
@@ -420,6 +426,7 @@ def trace_from_row(
         client_request_id=r[7],
         trace_metadata=meta,
         tags=tags,
+        assessments=assessments,
         token_usage=usage,
         cost=r[11],
     )

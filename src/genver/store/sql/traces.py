@@ -28,6 +28,7 @@ from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
+from genver.store.sql.assessments import load_assessments
 from genver.store.sql.base import SqlBase
 from genver.store.sql.filters import Expr, Target, compare, compile_filter, kv_exists
 from genver.store.sql.trace_rows import (
@@ -115,7 +116,13 @@ class TracesMixin(SqlBase):
 
         def write(conn: Connection) -> None:
             _require_experiments(conn, experiments)
-            _delete(conn, _existing(conn, ids))
+            # A trace stored again replaces its copy: its spans, metadata and tags are deleted and
+            # its row is upserted in place, so the assessments logged on it (a retried or
+            # re-spooled batch is the same trace) stay, and a concurrent log_assessments never
+            # finds it missing.
+            for chunk in _chunks(_existing(conn, ids)):
+                for table in (_S, _M, _G):
+                    conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
             # Driver-level executemany: SQLAlchemy's per-row parameter handling would cost more
             # than the inserts themselves (the values are already plain str/int/float/None).
             for table, table_rows in (
@@ -352,9 +359,10 @@ def _existing(conn: Connection, ids: Sequence[str], *conds: Expr) -> list[str]:
 
 
 def _delete(conn: Connection, ids: Sequence[str]) -> None:
-    """Delete traces and their rows, children first (SQLite does not cascade by default)."""
+    """Delete traces and their rows (assessments included), children first (SQLite does not
+    cascade by default)."""
     for chunk in _chunks(ids):
-        for table in (_S, _M, _G, _T):
+        for table in (t.assessments, _S, _M, _G, _T):
             conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
 
 
@@ -384,6 +392,9 @@ def _build_inserts(dialect: sa.Dialect) -> dict[str, str]:
         ]
         names = ", ".join(quote(c) for c in columns)
         out[table.name] = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"
+    # A trace row is replaced in place (its assessments reference it); the same text on both.
+    update = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in TRACE_INSERT[1:])
+    out[_T.name] += f" ON CONFLICT ({quote('trace_id')}) DO UPDATE SET {update}"
     return out
 
 
@@ -408,7 +419,7 @@ def _require_trace(conn: Connection, trace_id: str) -> None:
 
 def _load(conn: Connection, query: sa.Select[Any], *, include_spans: bool) -> list[Trace]:
     """Traces for the rows of ``query`` (``INFO_COLUMNS``): their metadata and tags come from one
-    ``IN`` query, their spans from another."""
+    ``IN`` query, their spans from another, their assessments from a third."""
     rows = conn.execute(query).all()
     if not rows:
         return []
@@ -422,4 +433,5 @@ def _load(conn: Connection, query: sa.Select[Any], *, include_spans: bool) -> li
         if include_spans:
             for r in conn.execute(_SPANS, {"ids": chunk}).all():
                 spans[r[0]].append(span_from_row(r))
-    return [trace_from_row(r, meta[r[0]], tags[r[0]], spans[r[0]]) for r in rows]
+    assessments = load_assessments(conn, ids)
+    return [trace_from_row(r, meta[r[0]], tags[r[0]], spans[r[0]], assessments.get(r[0], ())) for r in rows]

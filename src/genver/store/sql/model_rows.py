@@ -1,0 +1,178 @@
+"""Reading versions (LoggedModel) back with their params, tags and metrics.
+
+The database aggregates params and tags to JSON (``json_group_object`` on SQLite,
+``json_object_agg`` on PostgreSQL), so a version comes back in one row instead of one row per
+param and tag:
+
+* ``load_model`` (get by id, find by name): one prebuilt statement whose select list carries the
+  version's params and tags as correlated subqueries.
+* ``load_page`` (search): the page's rows, then one statement aggregating the params and tags of
+  all its versions into a single JSON object each; per-row subqueries would cost SQLite a few
+  microseconds a row, and Python a JSON decode per row.
+
+Both also say whether a version has metrics; metrics (JSON would round their floats) are read
+by one more statement, only for versions that have some. Statements that do not depend on user
+input are built once, with bound parameters, so a call skips SQLAlchemy's statement construction
+and cache-key work.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from genver.entities import LoggedModel, LoggedModelStatus, Metric
+from genver.store.sql import tables as t
+from genver.store.sql.functions import as_json, in_json_list, kv_object
+
+_M = t.logged_models
+_P = t.logged_model_params
+_T = t.logged_model_tags
+_X = t.logged_model_metrics
+
+_STATUSES = {s.value: s for s in LoggedModelStatus}
+_ROW_COLUMNS = (
+    "model_id",
+    "experiment_id",
+    "name",
+    "artifact_location",
+    "creation_timestamp",
+    "last_updated_timestamp",
+    "model_type",
+    "source_run_id",
+    "status",
+    "status_message",
+)
+JsonObject = str | dict[str, Any] | None
+
+
+_ROW = tuple(_M.c[name] for name in _ROW_COLUMNS)
+# 0/1 on SQLite, a bool on PostgreSQL; Integer adds no result processor on either.
+_HAS_METRICS = sa.type_coerce(sa.exists().where(_X.c.model_id == _M.c.model_id), sa.Integer).label(
+    "has_metrics"
+)
+
+
+def _own_kv(table: sa.Table) -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(kv_object(table.c.key, table.c.value))
+        .where(table.c.model_id == _M.c.model_id)
+        .scalar_subquery()
+    )
+
+
+_SINGLE = sa.select(*_ROW, _HAS_METRICS, _own_kv(_P).label("params"), _own_kv(_T).label("tags"))
+
+#: One active version by id (``model_id``), for ``load_model``.
+GET_MODEL = _SINGLE.where(_M.c.model_id == sa.bindparam("model_id"), _M.c.lifecycle_stage == "active")
+
+#: The newest active version with a name in an experiment (``experiment_id``, ``name``).
+FIND_MODEL = (
+    _SINGLE.where(
+        _M.c.experiment_id == sa.bindparam("experiment_id"),
+        _M.c.name == sa.bindparam("name"),
+        _M.c.lifecycle_stage == "active",
+    )
+    .order_by(_M.c.creation_timestamp.desc(), _M.c.model_id.asc())
+    .limit(1)
+)
+
+
+def select_page() -> sa.Select[Any]:
+    """``SELECT <version columns>, <has metrics> FROM logged_models``, for ``load_page``."""
+    return sa.select(*_ROW, _HAS_METRICS)
+
+
+def _page_kv(table: sa.Table) -> sa.ScalarSelect[Any]:
+    """``{model_id: {key: value, ...}, ...}`` for the versions in ``:ids``."""
+    per_model = (
+        sa.select(table.c.model_id, kv_object(table.c.key, table.c.value).label("kv"))
+        .where(in_json_list(table.c.model_id, "ids"))
+        .group_by(table.c.model_id)
+        .subquery()
+    )
+    return sa.select(kv_object(per_model.c.model_id, as_json(per_model.c.kv))).scalar_subquery()
+
+
+_PAGE_DETAILS = sa.select(_page_kv(_P), _page_kv(_T))
+
+_METRICS = (
+    sa.select(
+        _X.c.model_id,
+        _X.c.key,
+        _X.c.value,
+        _X.c.timestamp,
+        _X.c.step,
+        _X.c.run_id,
+        _X.c.dataset_name,
+        _X.c.dataset_digest,
+    )
+    .where(in_json_list(_X.c.model_id, "ids"))
+    .order_by(_X.c.key, _X.c.timestamp, _X.c.step, _X.c.id)
+)
+
+
+def load_model(conn: Connection, query: sa.Select[Any], params: Mapping[str, Any]) -> LoggedModel | None:
+    """The version ``GET_MODEL`` or ``FIND_MODEL`` selects, or None."""
+    row = conn.execute(query, params).first()
+    if row is None:
+        return None
+    model_id = row[0]
+    metrics = _load_metrics(conn, [model_id]) if row[10] else {}
+    return _model(row, _decode(row[11]), _decode(row[12]), metrics.get(model_id))
+
+
+def load_page(
+    conn: Connection, query: sa.Select[Any], params: Mapping[str, Any] | None = None
+) -> list[LoggedModel]:
+    """The versions a query built on ``select_page()`` selects, in its order."""
+    rows = conn.execute(query, params).all()
+    if not rows:
+        return []
+    params_json, tags_json = conn.execute(_PAGE_DETAILS, {"ids": json.dumps([r[0] for r in rows])}).one()
+    params, tags = _decode(params_json), _decode(tags_json)
+    with_metrics = [r[0] for r in rows if r[10]]
+    metrics = _load_metrics(conn, with_metrics) if with_metrics else {}
+    return [_model(r, params.get(r[0], {}), tags.get(r[0], {}), metrics.get(r[0])) for r in rows]
+
+
+def _model(
+    row: Sequence[Any], params: dict[str, str], tags: dict[str, str], metrics: list[Metric] | None
+) -> LoggedModel:
+    return LoggedModel(
+        model_id=row[0],
+        experiment_id=str(row[1]),
+        name=row[2],
+        artifact_location=row[3],
+        creation_timestamp=row[4],
+        last_updated_timestamp=row[5],
+        model_type=row[6],
+        source_run_id=row[7],
+        status=_STATUSES[row[8]],
+        status_message=row[9],
+        tags=tags,
+        params=params,
+        metrics=metrics,
+    )
+
+
+def _decode(value: JsonObject) -> dict[str, Any]:
+    if isinstance(value, str):
+        decoded: dict[str, Any] = json.loads(value)
+        return decoded
+    return value or {}
+
+
+def _load_metrics(conn: Connection, model_ids: Sequence[str]) -> dict[str, list[Metric]]:
+    metrics: dict[str, list[Metric]] = {}
+    for model_id, key, value, timestamp, step, run_id, name, digest in conn.execute(
+        _METRICS, {"ids": json.dumps(list(model_ids))}
+    ):
+        metrics.setdefault(model_id, []).append(
+            Metric(key, value, timestamp, step, model_id, run_id, name, digest)
+        )
+    return metrics
