@@ -20,6 +20,7 @@ from genver.store.base import Store
 from genver.validation import check_int
 
 log = logging.getLogger("genver")
+_MAX_REMEMBERED_RUNS = 10_000
 
 
 class FluentBase:
@@ -47,6 +48,9 @@ class FluentBase:
         self._env_lock = threading.Lock()
         self._env_failed: dict[tuple[str, str], float] = {}  # (uri, value) -> monotonic time
         self._datasets_logged: set[tuple[str, str, str]] = set()
+        # (tracking URI, run id) -> the run's experiment id, which never changes: asking the
+        # store for the whole run (five statements) just for it made every call in a run slow.
+        self._run_experiments: dict[tuple[str, str], str] = {}
 
     # -- store / tracking URI -------------------------------------------------------------------
     @property
@@ -166,7 +170,7 @@ class FluentBase:
         """Active run's experiment > ``set_experiment`` > env id > env name > ``"0"``."""
         stack = self._runs.stack()
         if stack:
-            return self.client.get_run(stack[-1]).info.experiment_id
+            return self._run_experiment_id(stack[-1])
         if self._experiment_id is not None:
             return self._experiment_id
         env_id = EXPERIMENT_ID.get(self._environ)
@@ -176,6 +180,20 @@ class FluentBase:
         if env_name is not None:
             return self.set_experiment(experiment_name=env_name).experiment_id
         return "0"
+
+    def _run_experiment_id(self, run_id: str) -> str:
+        """The experiment of a run, asked of the store once per run."""
+        key = (self.get_tracking_uri(), run_id)
+        experiment_id = self._run_experiments.get(key)
+        if experiment_id is None:
+            experiment_id = self.client.get_run(run_id).info.experiment_id
+            self._remember_run(run_id, experiment_id)
+        return experiment_id
+
+    def _remember_run(self, run_id: str, experiment_id: str) -> None:
+        if len(self._run_experiments) >= _MAX_REMEMBERED_RUNS:
+            self._run_experiments.clear()  # a bound, not an LRU: runs are asked for again cheaply
+        self._run_experiments[(self.get_tracking_uri(), run_id)] = experiment_id
 
     def _context_tags(self) -> dict[str, str]:
         """``mlflow.user``, ``mlflow.source.*`` and git tags, computed once per process."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Mapping, Sequence
@@ -21,6 +22,7 @@ log = logging.getLogger("genver")
 EXTERNAL_TAG = "mlflow.model.isExternal"
 #: Seconds to wait before trying again to resolve an active-model env var that failed to resolve.
 ENV_RETRY_SECONDS = 30.0
+_MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(LoggedModel))
 
 
 class ModelsAPI(RunsAPI):
@@ -52,14 +54,9 @@ class ModelsAPI(RunsAPI):
     def _activate(self, model: LoggedModel, *, set_by_user: bool) -> ActiveModel:
         frame = ModelFrame(model.model_id, set_by_user)
         activation = self._models.activate(frame)
-        fields = {k: v for k, v in model.to_dictionary().items() if k != "status"}
-        return ActiveModel(
-            **fields,
-            status=model.status,
-            set_by_user=set_by_user,
-            _context=self._models,
-            _activation=activation,
-        )
+        fields = {name: getattr(model, name) for name in _MODEL_FIELDS}
+        fields["tags"], fields["params"] = dict(model.tags), dict(model.params)  # as to_dictionary()
+        return ActiveModel(**fields, set_by_user=set_by_user, _context=self._models, _activation=activation)
 
     def _get_or_create_by_name(self, name: str) -> LoggedModel:
         check_model_name(name)
@@ -202,9 +199,9 @@ class ModelsAPI(RunsAPI):
             source_run_id = stack[-1]
         if experiment_id is None:
             if stack:
-                experiment_id = self.client.get_run(stack[-1]).info.experiment_id
+                experiment_id = self._run_experiment_id(stack[-1])
             elif source_run_id is not None and self._experiment_id is None:
-                experiment_id = self.client.get_run(source_run_id).info.experiment_id
+                experiment_id = self._run_experiment_id(source_run_id)
             else:
                 experiment_id = self._current_experiment_id()
         all_tags = self._context_tags()

@@ -73,6 +73,7 @@ class RunsAPI(FluentBase):
             if description is not None:
                 run_tags["mlflow.note.content"] = description
             run = client.create_run(exp_id, tags=run_tags, run_name=run_name)
+        self._remember_run(run.info.run_id, run.info.experiment_id)
         self._runs.push(run.info.run_id)
         return ActiveRun(info=run.info, data=run.data, inputs=run.inputs, _owner=self)
 
