@@ -47,7 +47,9 @@ def test_quickstart_creates_three_compared_versions(uri: str) -> None:
         keys = {x["key"] for x in m["metrics"]}
         assert keys == {"exact_match/mean", "answered/mean"}
         assert {x["dataset_name"] for x in m["metrics"]} == {"faq-questions"}
-    accuracy = {m["name"]: next(x["value"] for x in m["metrics"] if x["key"] == "exact_match/mean") for m in models}
+    accuracy = {
+        m["name"]: next(x["value"] for x in m["metrics"] if x["key"] == "exact_match/mean") for m in models
+    }
     assert accuracy["faq-bot-v2.0"] > accuracy["faq-bot-v1.1"] > accuracy["faq-bot-v1.0"]
 
 
