@@ -71,7 +71,7 @@ def test_memory_stays_bounded_when_the_store_is_slow(tmp_path: Path) -> None:
     def work(i: int) -> int:
         return i
 
-    rt = gv._tracing()
+    rt = gv.tracing_runtime()
     assert rt is not None
     peak = 0
     for i in range(300):
@@ -119,7 +119,7 @@ def test_internal_errors_never_reach_the_app_outside_pytest(
 ) -> None:
     monkeypatch.delenv("PYTEST_CURRENT_TEST")
     gv, _ = flaky_genver(tmp_path)
-    rt = gv._tracing()
+    rt = gv.tracing_runtime()
     assert rt is not None
 
     def broken(*a: Any, **k: Any) -> Any:
@@ -136,7 +136,7 @@ def test_internal_errors_never_reach_the_app_outside_pytest(
 
 def test_internal_errors_surface_under_pytest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     gv, _ = flaky_genver(tmp_path)
-    rt = gv._tracing()
+    rt = gv.tracing_runtime()
     assert rt is not None
 
     def broken(*a: Any, **k: Any) -> Any:

@@ -166,7 +166,12 @@ class FluentBase:
             if not token or (max_results is not None and len(out) >= max_results):
                 return out
 
-    def _current_experiment_id(self) -> str:
+    @property
+    def environ(self) -> MutableMapping[str, str]:
+        """The environment this instance reads its settings from."""
+        return self._environ
+
+    def current_experiment_id(self) -> str:
         """Active run's experiment > ``set_experiment`` > env id > env name > ``"0"``."""
         stack = self._runs.stack()
         if stack:

@@ -49,9 +49,11 @@ class ModelsAPI(RunsAPI):
         else:
             assert name is not None
             model = self._get_or_create_by_name(name)
-        return self._activate(model, set_by_user=True)
+        return self.activate_model(model, set_by_user=True)
 
-    def _activate(self, model: LoggedModel, *, set_by_user: bool) -> ActiveModel:
+    def activate_model(self, model: LoggedModel, *, set_by_user: bool = True) -> ActiveModel:
+        """Make ``model`` active (``set_by_user=False`` for activations genver makes itself, as
+        evaluation and git versioning do); use the result in a ``with`` block to scope it."""
         frame = ModelFrame(model.model_id, set_by_user)
         activation = self._models.activate(frame)
         fields = {name: getattr(model, name) for name in _MODEL_FIELDS}
@@ -60,7 +62,7 @@ class ModelsAPI(RunsAPI):
 
     def _get_or_create_by_name(self, name: str) -> LoggedModel:
         check_model_name(name)
-        exp_id = self._current_experiment_id()
+        exp_id = self.current_experiment_id()
         found = self.client.store.find_logged_model(experiment_id=exp_id, name=name)
         if found is not None:
             return found
@@ -203,7 +205,7 @@ class ModelsAPI(RunsAPI):
             elif source_run_id is not None and self._experiment_id is None:
                 experiment_id = self._run_experiment_id(source_run_id)
             else:
-                experiment_id = self._current_experiment_id()
+                experiment_id = self.current_experiment_id()
         all_tags = self._context_tags()
         all_tags.update(tags or {})
         model = self.client.store.create_logged_model(
@@ -280,7 +282,7 @@ class ModelsAPI(RunsAPI):
             raise InvalidArgumentError(f"Invalid max_results {max_results!r}: expected a positive integer.")
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]  # one id, not a sequence of characters
-        ids = [str(e) for e in experiment_ids] if experiment_ids else [self._current_experiment_id()]
+        ids = [str(e) for e in experiment_ids] if experiment_ids else [self.current_experiment_id()]
         models: list[LoggedModel] = []
         token: str | None = None
         while max_results is None or len(models) < max_results:

@@ -63,7 +63,7 @@ class RunsAPI(FluentBase):
                 client.update_run(run_id, status=RunStatus.RUNNING.value)
                 run = client.get_run(run_id)
         else:
-            exp_id = str(experiment_id) if experiment_id is not None else self._current_experiment_id()
+            exp_id = str(experiment_id) if experiment_id is not None else self.current_experiment_id()
             if tags is not None and not isinstance(tags, Mapping):
                 raise InvalidArgumentError(f"Invalid tags {tags!r}: expected a dict of tag name to value.")
             run_tags = self._context_tags()
@@ -126,7 +126,7 @@ class RunsAPI(FluentBase):
         elif search_all_experiments:
             ids = [e.experiment_id for e in self.search_experiments(view_type=ViewType.ALL)]
         else:
-            ids = [self._current_experiment_id()]
+            ids = [self.current_experiment_id()]
         runs: list[Run] = []
         token: str | None = None
         while ids and len(runs) < max_results:

@@ -52,7 +52,7 @@ class _SpanContext:
         self._state: tuple[Tracing, LiveSpan, Any] | None = None
 
     def __enter__(self) -> LiveSpan | _NoopSpan:
-        rt = self._api._tracing()
+        rt = self._api.tracing_runtime()
         if rt is None:
             return _NoopSpan()
         span = rt.start(self._name, self._type, self._attrs)
@@ -85,7 +85,8 @@ class TracingAPI(ModelsAPI):
     _prices: Any = None
 
     # -- the runtime ---------------------------------------------------------------------------
-    def _tracing(self) -> Tracing | None:
+    def tracing_runtime(self) -> Tracing | None:
+        """This instance's tracing runtime (built on first use), or None when tracing is off."""
         rt = self._runtime
         if rt is not None:
             return rt
@@ -176,9 +177,7 @@ class TracingAPI(ModelsAPI):
         if experiment_id is None:
             try:
                 experiment_id = (
-                    self.client.get_run(run_id).info.experiment_id
-                    if run_id
-                    else self._current_experiment_id()
+                    self.client.get_run(run_id).info.experiment_id if run_id else self.current_experiment_id()
                 )
             except GenverError:
                 experiment_id = "0"
@@ -225,7 +224,7 @@ class TracingAPI(ModelsAPI):
         ... def answer(question: str) -> str: ...
         """
         return make_trace(
-            self._tracing,
+            self.tracing_runtime,
             func,
             name=name,
             span_type=span_type,
@@ -397,7 +396,7 @@ class TracingAPI(ModelsAPI):
                 pass
         if run_id is not None:
             return [self.client.get_run(run_id).info.experiment_id]
-        return [self._current_experiment_id()]
+        return [self.current_experiment_id()]
 
     def delete_traces(
         self,

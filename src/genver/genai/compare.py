@@ -164,10 +164,9 @@ def gate(
 
 # -- versions ------------------------------------------------------------------------------------
 def _default_genver() -> Genver:
-    import genver
+    from genver.fluent import default_genver
 
-    # The module-level API's instance; a public accessor would avoid reaching into the package.
-    return genver._default
+    return default_genver()
 
 
 def resolve_models(gv: Genver, refs: Sequence[str], experiment_id: str | None) -> list[LoggedModel]:

@@ -71,7 +71,7 @@ def create_dataset(
     if tags is not None and not isinstance(tags, Mapping):
         raise InvalidArgumentError(f"Invalid tags {tags!r}: expected a dict of tag name to value.")
     clean = to_records(records) if records is not None else []
-    exp_id = str(experiment_id) if experiment_id is not None else gv._current_experiment_id()
+    exp_id = str(experiment_id) if experiment_id is not None else gv.current_experiment_id()
     return gv.client.store.create_eval_dataset(
         name=name,
         experiment_id=exp_id,
@@ -110,7 +110,7 @@ def get_dataset(
         return gv.client.store.get_eval_dataset(check_dataset_id(dataset_id))
     from genver.search.parser import quote
 
-    exp_id = str(experiment_id) if experiment_id is not None else gv._current_experiment_id()
+    exp_id = str(experiment_id) if experiment_id is not None else gv.current_experiment_id()
     page = gv.client.store.search_eval_datasets(
         experiment_ids=[exp_id], filter_string=f"name = {quote(str(name))}", max_results=1
     )
@@ -140,7 +140,7 @@ def search_datasets(
         raise InvalidArgumentError(f"Invalid max_results {max_results!r}: expected a positive integer.")
     if isinstance(experiment_ids, (str, int)):
         experiment_ids = [str(experiment_ids)]
-    ids = [str(e) for e in experiment_ids] if experiment_ids else [gv._current_experiment_id()]
+    ids = [str(e) for e in experiment_ids] if experiment_ids else [gv.current_experiment_id()]
     out: list[EvaluationDataset] = []
     token: str | None = None
     while max_results is None or len(out) < max_results:

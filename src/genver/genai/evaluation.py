@@ -115,7 +115,7 @@ def evaluate(
     if predict_fn is not None:
         check_predict_fn(predict_fn, ed.rows)
     workers = _workers(max_workers, len(ed.rows), gv)
-    timeout = EVAL_ASYNC_TIMEOUT.get_float(gv._environ)
+    timeout = EVAL_ASYNC_TIMEOUT.get_float(gv.environ)
     model = gv.get_logged_model(model_id) if model_id is not None else None
     linked = model_id if model_id is not None else gv.get_active_model_id()
     dataset = Dataset(
@@ -134,7 +134,9 @@ def evaluate(
         gv.client.log_inputs(run_id, datasets=[dataset], models=[linked] if linked else None)
         outcomes = [Outcome() for _ in ed.rows]
         with _progress(len(ed.rows)) as advance, ThreadPoolExecutor(workers, "genver-eval") as pool:
-            scope = gv._activate(model, set_by_user=False) if model is not None else contextlib.nullcontext()
+            scope = (
+                gv.activate_model(model, set_by_user=False) if model is not None else contextlib.nullcontext()
+            )
             with scope:  # the version is active while predicting only (then the previous one)
                 run_rows(
                     pool, predict_task(gv, ed, predict_fn, timeout), ed.rows, outcomes, advance("Predicting")
@@ -267,7 +269,7 @@ def _frame(rows: list[EvalRow], outcomes: list[Outcome]) -> pd.DataFrame:
 # -- helpers ----------------------------------------------------------------------------------------------
 def _workers(max_workers: int | None, rows: int, gv: Genver) -> int:
     if max_workers is None:
-        raw = EVAL_MAX_WORKERS.get(gv._environ)
+        raw = EVAL_MAX_WORKERS.get(gv.environ)
         if raw is None:
             return max(1, min(8, rows))
         try:

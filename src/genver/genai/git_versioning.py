@@ -190,7 +190,7 @@ def enable_git_model_versioning(remote_name: str = "origin", *, genver: Genver |
                 owner.clear_active_model()  # the git state is unknown now: link nothing to the old one
             context = GitContext(info, None, owner)
         else:
-            context = GitContext(info, owner._activate(model, set_by_user=False), owner)
+            context = GitContext(info, owner.activate_model(model, set_by_user=False), owner)
         _contexts[owner] = context
     return context
 
@@ -213,9 +213,9 @@ def _disable(owner: Genver, *, only: GitContext | None) -> None:
 def _instance(genver: Genver | None) -> Genver:
     if genver is not None:
         return genver
-    from genver import _default  # here, not at import time: genver/__init__ imports a lot
+    from genver.fluent import default_genver
 
-    return _default
+    return default_genver()
 
 
 def _find_or_create(owner: Genver, info: GitInfo) -> LoggedModel:

@@ -195,7 +195,7 @@ def predict_task(
         if row.trace is not None:  # evaluating existing traces: nothing to run
             out.trace_id, out.trace, out.outputs = row.trace.info.trace_id, row.trace, row.outputs
             return
-        rt = gv._runtime
+        rt = gv.tracing_runtime()
         if rt is not None and rt.current.get() is not None:  # evaluate() ran inside a span:
             rt.current.set(None)  # each row still gets a trace of its own
         meta = {TRACE_RECORD_ID: row.record_id, TRACE_DATASET_DIGEST: ed.digest}
@@ -267,7 +267,7 @@ def is_traced(fn: Callable[..., Any]) -> bool:
 
 def _install_capture(gv: Genver) -> bool:
     """Note the trace id of each root span started while a row runs (for ``@trace`` apps)."""
-    rt = gv._tracing()
+    rt = gv.tracing_runtime()
     if rt is None:
         return False
     if rt not in _captures:
