@@ -21,11 +21,9 @@ inside a run, and import time.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import logging
 import os
-import platform
 import sqlite3
 import statistics
 import subprocess
@@ -33,16 +31,27 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from dataclasses import asdict, dataclass, replace
 from types import ModuleType
 from typing import Any
 
-BACKENDS = ("genver", "mlflow")
-DEFAULT_MLFLOW_PYTHON = "/work/.venvs/mlflow/bin/python"
-MLFLOW_PYTHON_ENV = "GENVER_BENCH_MLFLOW_PYTHON"
+from _harness import (
+    BACKENDS,
+    RunLog,
+    add_run_flags,
+    aggregate,
+    call_worker,
+    chdir,
+    fmt,
+    import_backend,
+    new_parser,
+    print_table,
+    resolve_mlflow_python,
+    time_calls,
+    write_json,
+)
+
 TARGET_SPEEDUP = 10.0
 SEARCH_FILTER = "params.llm = 'gpt-4' AND tags.team = 'search'"
 
@@ -115,33 +124,6 @@ WORKLOADS = (
 # ---------------------------------------------------------------------------------------------
 # Worker: runs the workloads on one backend, in one fresh SQLite file.
 # ---------------------------------------------------------------------------------------------
-def import_backend(backend: str) -> ModuleType:
-    """``import genver as mlflow`` or ``import mlflow``; the only place a backend is imported."""
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
-    if backend == "genver":
-        import genver as mlflow
-    elif backend == "mlflow":
-        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-        import mlflow  # type: ignore[no-redef, import-not-found, unused-ignore]
-    else:
-        raise SystemExit(f"unknown backend {backend!r}")
-    for name in ("mlflow", "genver", "alembic", "sqlalchemy"):
-        logging.getLogger(name).setLevel(logging.WARNING)
-    return mlflow
-
-
-@contextlib.contextmanager
-def chdir(path: str) -> Iterator[None]:
-    """Run in the temp dir: MLflow puts ./mlruns there, and neither backend sees a git repo."""
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
-
-
 def rate(count: int, seconds: float) -> float:
     return count / seconds if seconds > 0 else float("inf")
 
@@ -281,19 +263,13 @@ def bench_search(
         return found
 
     matches = len(search())
-    for _ in range(2):  # warm-up
-        search()
-    timings = []
-    for _ in range(sizes.searches):
-        start = time.perf_counter()
-        search()
-        timings.append(time.perf_counter() - start)
+    timings = time_calls(search, sizes.searches)  # after 2 warm-up searches
     return 1000 * statistics.fmean(timings), matches
 
 
 def run_worker(backend: str, sizes: Sizes) -> dict[str, Any]:
     """All workloads on one backend, in one fresh SQLite file in a new temp dir."""
-    mlflow = import_backend(backend)
+    mlflow = import_backend(backend, ("mlflow", "genver", "alembic", "sqlalchemy"), logging.WARNING)
     with tempfile.TemporaryDirectory(prefix=f"bench-{backend}-") as tmp, chdir(tmp):
         db_path = os.path.join(tmp, f"{backend}.db")
         mlflow.set_tracking_uri(f"sqlite:///{db_path}")
@@ -317,16 +293,8 @@ def run_worker(backend: str, sizes: Sizes) -> dict[str, Any]:
 # Parent: alternates backends, measures import time, prints the table.
 # ---------------------------------------------------------------------------------------------
 def worker_subprocess(python: str, backend: str, sizes: Sizes) -> dict[str, Any]:
-    cmd = [python, os.path.abspath(__file__), "--worker", backend, "--sizes", json.dumps(asdict(sizes))]
-    env = dict(os.environ, PYTHONWARNINGS="ignore", MLFLOW_LOGGING_LEVEL="WARNING")
-    with tempfile.TemporaryDirectory(prefix="bench-cwd-") as cwd:
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=cwd, timeout=1800)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"{backend} worker failed (exit {proc.returncode}): {' '.join(cmd[:4])}")
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
+    """All workloads on one backend in a fresh process of ``python`` (this file, worker mode)."""
+    return call_worker(python, __file__, ["--worker", backend], ["--sizes", json.dumps(asdict(sizes))])
 
 
 def import_time(python: str, module: str) -> float:
@@ -336,22 +304,6 @@ def import_time(python: str, module: str) -> float:
             [python, "-c", code], capture_output=True, text=True, cwd=cwd, timeout=300, check=True
         )
     return float(proc.stdout.strip().splitlines()[-1])
-
-
-def fmt(value: float) -> str:
-    if value >= 1000:
-        return f"{value:,.0f}"
-    if value >= 100:
-        return f"{value:.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def aggregate(values: list[float], higher_is_better: bool, how: str) -> float:
-    if how == "best":
-        return max(values) if higher_is_better else min(values)
-    return statistics.median(values)
 
 
 def build_table(
@@ -381,52 +333,12 @@ def build_table(
     return rows, summary
 
 
-def print_table(rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {2, 3, 4}
-
-    def line(r: list[str]) -> str:
-        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
-        return "| " + " | ".join(cells) + " |"
-
-    print(line(rows[0]))
-    print(
-        "|"
-        + "|".join(("-" * (w + 1) + ":") if i in right else "-" * (w + 2) for i, w in enumerate(widths))
-        + "|"
-    )
-    for r in rows[1:]:
-        print(line(r))
-
-
-def resolve_mlflow_python(flag: str | None) -> str:
-    python = flag or os.environ.get(MLFLOW_PYTHON_ENV) or DEFAULT_MLFLOW_PYTHON
-    if not os.path.exists(python):
-        raise SystemExit(
-            f"MLflow python {python!r} not found. Create it with:\n"
-            "  python3 -m venv /work/.venvs/mlflow && /work/.venvs/mlflow/bin/pip install mlflow==3.17.2\n"
-            f"or point --mlflow-python / {MLFLOW_PYTHON_ENV} at one."
-        )
-    return python
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small sizes for a smoke run (~15 s)")
-    p.add_argument("--rounds", type=int, default=None, help="rounds per backend (default 5, quick 2)")
+    p = new_parser(__doc__, quick="~15 s", rounds="default 5, quick 2")
     p.add_argument("--search-models", type=int, default=None, help="versions searched over (default 10000)")
     p.add_argument("--searches", type=int, default=None, help="searches timed per round")
     p.add_argument("--import-repeats", type=int, default=None, help="fresh interpreters per backend")
-    p.add_argument("--aggregate", choices=("median", "best"), default="median", help="across rounds")
-    p.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    p.add_argument("--mlflow-python", help=f"python of the MLflow venv (env {MLFLOW_PYTHON_ENV})")
-    p.add_argument(
-        "--genver-subprocess",
-        action="store_true",
-        help="run genver in a fresh subprocess per round too (default: in this process)",
-    )
-    p.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
-    p.add_argument("--sizes", help=argparse.SUPPRESS)
+    add_run_flags(p, per="round")
     return p.parse_args(argv)
 
 
@@ -443,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
         "searches": args.searches,
         "import_repeats": args.import_repeats,
     }
-    sizes = Sizes(**{**asdict(sizes), **{k: v for k, v in overrides.items() if v is not None}})
+    sizes = replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
     rounds = args.rounds or (2 if args.quick else 5)
     mlflow_python = resolve_mlflow_python(args.mlflow_python)
 
@@ -459,10 +371,7 @@ def main(argv: list[str] | None = None) -> int:
     results: dict[str, dict[str, list[float]]] = {b: {k: [] for k in keys} for b in BACKENDS}
     versions: dict[str, str] = {}
     matches: dict[str, list[int]] = {b: [] for b in BACKENDS}
-    started = time.perf_counter()
-    load_before = os.getloadavg()
-    print(f"sizes: {asdict(sizes)}; rounds: {rounds}; aggregate: {args.aggregate}", flush=True)
-    print(f"load average before: {load_before[0]:.2f} (other processes skew both backends)", flush=True)
+    log = RunLog(asdict(sizes), rounds, args.aggregate)
     for r in range(rounds):
         for backend in BACKENDS:
             t0 = time.perf_counter()
@@ -494,29 +403,15 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     met = sum(1 for s in summary.values() if s["target_met"])
     print(f"\n{met}/{len(summary)} targets met (≥{TARGET_SPEEDUP:.0f}× MLflow, measured in this run)")
-    load_after = os.getloadavg()
-    print(f"total {time.perf_counter() - started:.0f} s; load average after: {load_after[0]:.2f}")
+    log.finish()
     if args.json:
-        payload = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "cpus": os.cpu_count(),
-                "load_average_before_after": [load_before[0], load_after[0]],
-            },
-            "versions": versions,
-            "rounds": rounds,
-            "aggregate": args.aggregate,
-            "sizes": asdict(sizes),
+        payload = log.json_head(versions) | {
             "search_filter": SEARCH_FILTER,
             "search_matches": matches,
             "genver_in_process": not args.genver_subprocess,
             "results": summary,
         }
-        with open(args.json, "w", encoding="utf-8") as f:
-            json.dump(payload, f, indent=2)
-        print(f"wrote {args.json}")
+        write_json(args.json, payload)
     return 0
 
 

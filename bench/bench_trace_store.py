@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from _harness import time_calls
 from genver.entities import (
     Span,
     SpanEvent,
@@ -154,12 +155,7 @@ def log_all(store: SqlStore, traces: list[Trace], batch: int) -> float:
 
 def timed(fn: Callable[[], object], repeat: int) -> tuple[float, float]:
     """(median, min) in ms over ``repeat`` calls, after two warm-up calls."""
-    fn(), fn()
-    times = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - started)
+    times = time_calls(fn, repeat, warmup=2)
     return statistics.median(times) * 1e3, min(times) * 1e3
 
 

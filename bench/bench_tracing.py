@@ -29,30 +29,38 @@ from __future__ import annotations
 
 import argparse
 import base64
-import contextlib
 import dataclasses
 import json
 import logging
 import os
-import platform
 import random
 import shutil
 import sqlite3
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import warnings
-from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass
-from datetime import datetime, timezone
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, replace
 from types import ModuleType
 from typing import Any
 
-BACKENDS = ("genver", "mlflow")
-DEFAULT_MLFLOW_PYTHON = "/work/.venvs/mlflow/bin/python"
-MLFLOW_PYTHON_ENV = "GENVER_BENCH_MLFLOW_PYTHON"
+from _harness import (
+    BACKENDS,
+    RunLog,
+    add_run_flags,
+    aggregate,
+    call_worker,
+    chdir,
+    fmt,
+    import_backend,
+    new_parser,
+    print_table,
+    resolve_mlflow_python,
+    time_calls,
+    write_json,
+)
+
 EXPERIMENT = "bench-tracing"
 MODEL_NAME = "bench-model"  # no dots: MLflow 3.17 rejects them in model names
 WARMUP_CALLS = 20
@@ -103,32 +111,8 @@ class Sizes:
 # ---------------------------------------------------------------------------------------------
 # Worker: runs one workload on one backend, in a fresh SQLite file in the given directory.
 # ---------------------------------------------------------------------------------------------
-def import_backend(backend: str) -> ModuleType:
-    """``import genver as mlflow`` or ``import mlflow``; the only place a backend is imported."""
-    logging.basicConfig(level=logging.WARNING)
-    warnings.simplefilter("ignore")
-    if backend == "genver":
-        import genver as mlflow
-    elif backend == "mlflow":
-        os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "WARNING")
-        import mlflow  # type: ignore[no-redef, import-not-found, unused-ignore]
-    else:
-        raise SystemExit(f"unknown backend {backend!r}")
-    # MLflow logs "Trace export queue is full, trace will be discarded" on every drop: ERROR only.
-    for name in ("mlflow", "genver", "alembic", "sqlalchemy", "opentelemetry"):
-        logging.getLogger(name).setLevel(logging.ERROR)
-    return mlflow
-
-
-@contextlib.contextmanager
-def chdir(path: str) -> Iterator[None]:
-    """Run in the temp dir: MLflow puts ./mlruns there, and neither backend sees a git repo."""
-    old = os.getcwd()
-    os.chdir(path)
-    try:
-        yield
-    finally:
-        os.chdir(old)
+# MLflow logs "Trace export queue is full, trace will be discarded" on every drop: ERROR only.
+QUIET_LOGGERS = ("mlflow", "genver", "alembic", "sqlalchemy", "opentelemetry")
 
 
 def traced_functions(mlflow: ModuleType) -> tuple[Callable[[Any], Any], Callable[[Any], Any]]:
@@ -461,13 +445,7 @@ def bench_search(
 
     found = search()
     spans = sorted({len(t.data.spans) for t in found})
-    for _ in range(2):  # warm-up
-        search()
-    timings = []
-    for _ in range(sizes.searches):
-        start = time.perf_counter()
-        search()
-        timings.append(time.perf_counter() - start)
+    timings = time_calls(search, sizes.searches)  # after 2 warm-up searches
     return {
         "ms": 1000 * statistics.fmean(timings),
         "median_ms": 1000 * statistics.median(timings),
@@ -478,7 +456,7 @@ def bench_search(
 
 def run_workload(backend: str, workload: str, sizes: Sizes, workdir: str) -> dict[str, Any]:
     """One workload on one backend, in a fresh SQLite file in ``workdir``."""
-    mlflow = import_backend(backend)
+    mlflow = import_backend(backend, QUIET_LOGGERS, logging.ERROR)
     with chdir(workdir):
         db_path = os.path.join(workdir, f"{backend}.db")
         mlflow.set_tracking_uri(f"sqlite:///{db_path}")
@@ -526,64 +504,10 @@ class Runner:
 
 
 def worker_subprocess(python: str, backend: str, workload: str, sizes: Sizes, workdir: str) -> dict[str, Any]:
-    cmd = [
-        python,
-        os.path.abspath(__file__),
-        "--worker",
-        backend,
-        "--workload",
-        workload,
-        "--dir",
-        workdir,
-        "--sizes",
-        json.dumps(asdict(sizes)),
-    ]
-    env = dict(os.environ, PYTHONWARNINGS="ignore", MLFLOW_LOGGING_LEVEL="WARNING")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=workdir, timeout=1800)
-    lines = proc.stdout.strip().splitlines()
-    if proc.returncode != 0 or not lines:
-        sys.stderr.write(proc.stderr[-4000:])
-        raise SystemExit(f"{backend} worker failed (exit {proc.returncode}): {' '.join(cmd[:6])}")
-    result: dict[str, Any] = json.loads(lines[-1])
-    return result
-
-
-def fmt(value: float) -> str:
-    if value != value:  # nan
-        return "n/a"
-    if value >= 1000:
-        return f"{value:,.0f}"
-    if value >= 100:
-        return f"{value:.0f}"
-    if value >= 10:
-        return f"{value:.1f}"
-    return f"{value:.2f}"
-
-
-def aggregate(values: list[float], higher_is_better: bool, how: str) -> float:
-    if not values:
-        return float("nan")
-    if how == "best":
-        return max(values) if higher_is_better else min(values)
-    return statistics.median(values)
-
-
-def print_table(rows: list[list[str]]) -> None:
-    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    right = {2, 3, 4}
-
-    def line(r: list[str]) -> str:
-        cells = [c.rjust(widths[i]) if i in right else c.ljust(widths[i]) for i, c in enumerate(r)]
-        return "| " + " | ".join(cells) + " |"
-
-    print(line(rows[0]))
-    print(
-        "|"
-        + "|".join(("-" * (w + 1) + ":") if i in right else "-" * (w + 2) for i, w in enumerate(widths))
-        + "|"
-    )
-    for r in rows[1:]:
-        print(line(r))
+    """One workload on one backend in a fresh process of ``python`` (this file, worker mode)."""
+    worker = ["--worker", backend, "--workload", workload]
+    data = ["--dir", workdir, "--sizes", json.dumps(asdict(sizes))]
+    return call_worker(python, __file__, worker, data, cwd=workdir)
 
 
 def build_table(
@@ -751,36 +675,14 @@ def build_table(
     return rows, entries
 
 
-def resolve_mlflow_python(flag: str | None) -> str:
-    python = flag or os.environ.get(MLFLOW_PYTHON_ENV) or DEFAULT_MLFLOW_PYTHON
-    if not os.path.exists(python):
-        raise SystemExit(
-            f"MLflow python {python!r} not found. Create it with:\n"
-            "  python3 -m venv /work/.venvs/mlflow && /work/.venvs/mlflow/bin/pip install mlflow==3.17.2\n"
-            f"or point --mlflow-python / {MLFLOW_PYTHON_ENV} at one."
-        )
-    return python
-
-
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--quick", action="store_true", help="small sizes for a smoke run (~1 min)")
-    p.add_argument("--rounds", type=int, default=None, help="rounds per backend (default 2, at least 2)")
+    p = new_parser(__doc__, quick="~1 min", rounds="default 2, at least 2")
     p.add_argument("--search-traces", type=int, default=None, help="traces searched over (default 10000)")
     p.add_argument("--searches", type=int, default=None, help="searches timed per round (default 20)")
     p.add_argument("--memory-repeats", type=int, default=None, help="fresh processes per backend (default 1)")
-    p.add_argument("--aggregate", choices=("median", "best"), default="median", help="across rounds")
-    p.add_argument("--json", metavar="PATH", help="write the results as JSON")
-    p.add_argument("--mlflow-python", help=f"python of the MLflow venv (env {MLFLOW_PYTHON_ENV})")
-    p.add_argument(
-        "--genver-subprocess",
-        action="store_true",
-        help="run genver in a fresh subprocess per workload too (default: in this process)",
-    )
-    p.add_argument("--worker", choices=BACKENDS, help=argparse.SUPPRESS)
+    add_run_flags(p, per="workload")
     p.add_argument("--workload", help=argparse.SUPPRESS)
     p.add_argument("--dir", help=argparse.SUPPRESS)
-    p.add_argument("--sizes", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
 
@@ -826,7 +728,7 @@ def main(argv: list[str] | None = None) -> int:
         "searches": args.searches,
         "memory_repeats": args.memory_repeats,
     }
-    sizes = Sizes(**{**asdict(sizes), **{k: v for k, v in overrides.items() if v is not None}})
+    sizes = replace(sizes, **{k: v for k, v in overrides.items() if v is not None})
     rounds = max(2, args.rounds or 2)
     mlflow_python = resolve_mlflow_python(args.mlflow_python)
     keys = [
@@ -849,10 +751,7 @@ def main(argv: list[str] | None = None) -> int:
     res: dict[str, dict[str, list[float]]] = {b: {k: [] for k in keys} for b in BACKENDS}
     raw_out: dict[str, list[dict[str, Any]]] = {b: [] for b in BACKENDS}
     versions: dict[str, str] = {}
-    started = time.perf_counter()
-    load_before = os.getloadavg()
-    print(f"sizes: {asdict(sizes)}; rounds: {rounds}; aggregate: {args.aggregate}", flush=True)
-    print(f"load average before: {load_before[0]:.2f} (other processes skew both backends)", flush=True)
+    log = RunLog(asdict(sizes), rounds, args.aggregate)
     with tempfile.TemporaryDirectory(prefix="bench-tracing-") as root:
         runner = Runner(mlflow_python, args.genver_subprocess, sizes, root)
 
@@ -902,29 +801,15 @@ def main(argv: list[str] | None = None) -> int:
     met = sum(1 for e in goals if e["met"])
     print(f"\n{met}/{len(goals)} goals met (MLflow figures measured in this run)")
     print("issue's MLflow figures for reference: " + ", ".join(f"{k}={v}" for k, v in ISSUE_MLFLOW.items()))
-    load_after = os.getloadavg()
-    print(f"total {time.perf_counter() - started:.0f} s; load average after: {load_after[0]:.2f}")
+    log.finish()
     if args.json:
-        payload = {
-            "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "machine": {
-                "platform": platform.platform(),
-                "python": platform.python_version(),
-                "cpus": os.cpu_count(),
-                "load_average_before_after": [load_before[0], load_after[0]],
-            },
-            "versions": versions,
-            "rounds": rounds,
-            "aggregate": args.aggregate,
-            "sizes": asdict(sizes),
+        payload = log.json_head(versions) | {
             "genver_in_process": not args.genver_subprocess,
             "per_round": res,
             "runs": raw_out,
             "results": entries,
         }
-        with open(args.json, "w", encoding="utf-8") as fh:
-            json.dump(payload, fh, indent=2)
-        print(f"wrote {args.json}")
+        write_json(args.json, payload)
     return 0
 
 
