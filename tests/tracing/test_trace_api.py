@@ -229,8 +229,12 @@ def test_update_current_trace(gv: Genver) -> None:
     assert trace.info.model_id == other.model_id
 
 
-def test_update_current_trace_outside_a_trace_is_harmless(gv: Genver) -> None:
+def test_update_current_trace_outside_a_trace_is_harmless(
+    gv: Genver, caplog: pytest.LogCaptureFixture
+) -> None:
     gv.update_current_trace(tags={"a": "b"})  # no trace: a warning, no error
+    assert "outside a trace" in caplog.text
+    assert gv.get_last_active_trace_id() is None
 
 
 def test_tokens_and_cost_from_genai_attributes(gv: Genver) -> None:
