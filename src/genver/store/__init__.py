@@ -1,7 +1,7 @@
 """Stores: one interface (``base.Store``), resolved from a tracking URI by ``store_for_uri``.
 
-The SQL store (and SQLAlchemy with it) is imported only when a store is first opened, which keeps
-``import genver`` fast.
+The SQL store (and SQLAlchemy with it) and the REST store (with pydantic) are imported only when a
+store is first opened, which keeps ``import genver`` fast.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ if TYPE_CHECKING:
 
 
 def store_for_uri(uri: str) -> Store:
-    """Open the store a tracking URI names: ``sqlite:///...``, ``postgresql://...``."""
+    """Open the store a tracking URI names: ``sqlite:///...``, ``postgresql://...``,
+    ``http(s)://host:port`` (a genver server)."""
     from genver.exceptions import InvalidArgumentError
 
     scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
@@ -22,10 +23,14 @@ def store_for_uri(uri: str) -> Store:
 
         return SqlStore(uri)
     if scheme in ("http", "https"):
-        raise InvalidArgumentError(
-            f"Tracking URI {uri!r} names a genver server, which this build cannot reach yet: "
-            "use sqlite:///path or postgresql://user@host/db."
-        )
+        try:
+            from genver.store.rest import RestStore
+        except ImportError as e:  # pydantic comes with the "server" extra
+            raise InvalidArgumentError(
+                f"Tracking URI {uri!r} names a genver server; the REST client needs "
+                f"pip install 'genver[server]' ({e})."
+            ) from None
+        return RestStore(uri)
     raise InvalidArgumentError(
         f"Unsupported tracking URI {uri!r}: expected sqlite:///path/to/file.db, "
         "postgresql://user@host:port/db or http(s)://host:port."

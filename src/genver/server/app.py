@@ -1,0 +1,73 @@
+"""``create_app(store)``: the genver REST API over any ``Store``.
+
+The app keeps no state of its own beyond the store it is given, so several replicas can serve one
+database. Errors leave as ``schema.ErrorBody`` with the status from ``errors.STATUS_BY_ERROR``;
+a body that fails validation is a 400 naming the field (FastAPI's default would be 422).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import Response
+
+from genver.exceptions import GenverError
+from genver.server import schema as w
+from genver.server.errors import status_for
+from genver.server.routes import experiments, models, runs, traces
+from genver.store.base import Store
+
+API_PREFIX = "/api/v1"
+_log = logging.getLogger(__name__)
+
+
+def create_app(store: Store) -> FastAPI:
+    """A FastAPI app serving ``store`` under ``/api/v1``, with ``GET /health`` and docs at ``/docs``.
+
+    >>> from genver.store.sql.store import SqlStore
+    >>> app = create_app(SqlStore("sqlite://"))
+    """
+    app = FastAPI(title="genver", version="1", docs_url="/docs", openapi_url="/openapi.json")
+    app.state.store = store
+    for router in (experiments.router, runs.router, models.router, traces.router, traces.assessments):
+        app.include_router(router, prefix=API_PREFIX)
+
+    @app.get("/health", tags=["health"])
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    app.add_exception_handler(GenverError, _genver_error)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(Exception, _unexpected_error)
+    return app
+
+
+def _body(status: int, error_code: str, message: str, error_type: str) -> Response:
+    err = w.ErrorBody(error_code=error_code, message=message, error_type=error_type)
+    return Response(err.model_dump_json(), status_code=status, media_type="application/json")
+
+
+def _genver_error(request: Request, error: GenverError) -> Response:
+    return _body(status_for(error), error.error_code, error.message, type(error).__name__)
+
+
+def _validation_error(request: Request, error: RequestValidationError) -> Response:
+    first = error.errors()[0] if error.errors() else {}
+    loc = [str(p) for p in first.get("loc", ()) if p != "body"]
+    if first.get("type") == "json_invalid":
+        detail = (first.get("ctx") or {}).get("error", "invalid JSON")
+        message = f"Malformed JSON request body at character {'.'.join(loc) or 0}: {detail}."
+    else:
+        field = ".".join(loc) or "body"
+        message = f"Invalid request field {field!r}: {first.get('msg', 'invalid value')}."
+    if len(error.errors()) > 1:
+        message += f" ({len(error.errors()) - 1} more error(s))"
+    return _body(400, "INVALID_PARAMETER_VALUE", message, "InvalidArgumentError")
+
+
+def _unexpected_error(request: Request, error: Exception) -> Response:
+    _log.exception("Unhandled error serving %s %s", request.method, request.url.path)
+    message = f"Internal server error: {type(error).__name__}."
+    return _body(500, "INTERNAL_ERROR", message, "StoreError")

@@ -1,0 +1,29 @@
+"""REST routers, one per resource. Routes are thin: parse the body, call the store, return."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.responses import Response
+
+from genver.server.schema import Wire, dumps
+from genver.store.base import Store
+
+
+def store_of(request: Request) -> Store:
+    """The store the app was created with (``create_app(store)``)."""
+    store: Store = request.app.state.store
+    return store
+
+
+StoreDep = Annotated[Store, Depends(store_of)]
+
+
+def out(model: Wire, status_code: int = 200) -> Response:
+    """A JSON response serialized by the wire model itself (NaN metric values survive)."""
+    return Response(dumps(model), status_code=status_code, media_type="application/json")
+
+
+def ok() -> Response:
+    return Response(status_code=204)

@@ -1,0 +1,63 @@
+"""``/api/v1/models``: versions (``LoggedModel``)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from genver.entities import LoggedModelStatus
+from genver.server import schema as w
+from genver.server.routes import StoreDep, ok, out
+
+router = APIRouter(prefix="/models", tags=["versions"])
+
+
+@router.post("", response_model=w.LoggedModelW, status_code=201)
+def create_logged_model(body: w.CreateLoggedModel, store: StoreDep) -> Response:
+    args = body.model_dump()
+    args["status"] = LoggedModelStatus.from_value(body.status)
+    return out(w.LoggedModelW.of(store.create_logged_model(**args)), 201)
+
+
+@router.get("/find", response_model=w.MaybeLoggedModel)
+def find_logged_model(experiment_id: str, name: str, store: StoreDep) -> Response:
+    model = store.find_logged_model(experiment_id=experiment_id, name=name)
+    return out(w.MaybeLoggedModel(model=None if model is None else w.LoggedModelW.of(model)))
+
+
+@router.post("/search", response_model=w.LoggedModelPage)
+def search_logged_models(body: w.SearchLoggedModels, store: StoreDep) -> Response:
+    page = store.search_logged_models(**body.model_dump())
+    return out(w.LoggedModelPage(models=[w.LoggedModelW.of(m) for m in page], next_page_token=page.token))
+
+
+@router.get("/{model_id}", response_model=w.LoggedModelW)
+def get_logged_model(model_id: str, store: StoreDep) -> Response:
+    return out(w.LoggedModelW.of(store.get_logged_model(model_id)))
+
+
+@router.patch("/{model_id}", response_model=w.MaybeLoggedModel)
+def update_logged_model(model_id: str, body: w.UpdateLoggedModel, store: StoreDep) -> Response:
+    status = None if body.status is None else LoggedModelStatus.from_value(body.status)
+    model = store.update_logged_model(
+        model_id, status=status, status_message=body.status_message, deleted=body.deleted
+    )
+    return out(w.MaybeLoggedModel(model=None if model is None else w.LoggedModelW.of(model)))
+
+
+@router.put("/{model_id}/tags", status_code=204)
+def set_logged_model_tags(model_id: str, body: w.Tags, store: StoreDep) -> Response:
+    store.set_logged_model_tags(model_id, body.tags)
+    return ok()
+
+
+@router.delete("/{model_id}/tags", status_code=204)
+def delete_logged_model_tag(model_id: str, key: str, store: StoreDep) -> Response:
+    store.delete_logged_model_tag(model_id, key)
+    return ok()
+
+
+@router.put("/{model_id}/params", status_code=204)
+def log_logged_model_params(model_id: str, body: w.Params, store: StoreDep) -> Response:
+    store.log_logged_model_params(model_id, body.params)
+    return ok()

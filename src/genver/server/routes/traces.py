@@ -1,0 +1,63 @@
+"""``/api/v1/traces`` (batched ingest, search, tags, statistics) and ``/api/v1/assessments``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+from fastapi.responses import Response
+
+from genver.server import schema as w
+from genver.server.routes import StoreDep, ok, out
+
+router = APIRouter(prefix="/traces", tags=["traces"])
+assessments = APIRouter(prefix="/assessments", tags=["assessments"])
+
+
+@router.put("", status_code=204)
+def log_traces(body: w.LogTraces, store: StoreDep) -> Response:
+    store.log_traces([t.entity() for t in body.traces])
+    return ok()
+
+
+@router.post("/search", response_model=w.TracePage)
+def search_traces(body: w.SearchTraces, store: StoreDep) -> Response:
+    page = store.search_traces(**body.model_dump())
+    return out(w.TracePage(traces=[w.TraceW.of(t) for t in page], next_page_token=page.token))
+
+
+@router.post("/delete", response_model=w.Deleted)
+def delete_traces(body: w.DeleteTraces, store: StoreDep) -> Response:
+    return out(w.Deleted(deleted=store.delete_traces(**body.model_dump())))
+
+
+@router.post("/stats", response_model=w.TraceStatsList)
+def trace_stats(body: w.TraceStatsQuery, store: StoreDep) -> Response:
+    return out(w.TraceStatsList(stats=[w.TraceStatsW.of(s) for s in store.trace_stats(**body.model_dump())]))
+
+
+@router.get("/{trace_id}", response_model=w.TraceW)
+def get_trace(trace_id: str, store: StoreDep) -> Response:
+    return out(w.TraceW.of(store.get_trace(trace_id)))
+
+
+@router.put("/{trace_id}/tags", status_code=204)
+def set_trace_tags(trace_id: str, body: w.Tags, store: StoreDep) -> Response:
+    store.set_trace_tags(trace_id, body.tags)
+    return ok()
+
+
+@router.delete("/{trace_id}/tags", status_code=204)
+def delete_trace_tag(trace_id: str, key: str, store: StoreDep) -> Response:
+    store.delete_trace_tag(trace_id, key)
+    return ok()
+
+
+@assessments.put("", status_code=204)
+def log_assessments(body: w.LogAssessments, store: StoreDep) -> Response:
+    store.log_assessments([a.entity() for a in body.assessments])
+    return ok()
+
+
+@assessments.post("/query", response_model=w.AssessmentList)
+def get_assessments(body: w.GetAssessments, store: StoreDep) -> Response:
+    found = store.get_assessments(**body.model_dump())
+    return out(w.AssessmentList(assessments=[w.AssessmentW.of(a) for a in found]))

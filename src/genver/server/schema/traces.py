@@ -1,0 +1,226 @@
+"""Wire models for traces (batched ingest, search, statistics) and assessments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import Field, StrictInt
+
+from genver.entities import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    Span,
+    TokenUsage,
+    Trace,
+    TraceData,
+    TraceInfo,
+    TraceState,
+    TraceStats,
+)
+from genver.server.schema.base import Page, Wire
+
+__all__ = [
+    "AssessmentList",
+    "AssessmentW",
+    "DeleteTraces",
+    "Deleted",
+    "GetAssessments",
+    "LogAssessments",
+    "LogTraces",
+    "SearchTraces",
+    "TraceInfoW",
+    "TracePage",
+    "TraceStatsList",
+    "TraceStatsQuery",
+    "TraceStatsW",
+    "TraceW",
+]
+
+
+_STATES = frozenset(s.value for s in TraceState)
+
+
+# -- traces and assessments ------------------------------------------------------------------------
+class AssessmentW(Wire):
+    assessment_id: str
+    trace_id: str
+    name: str
+    kind: str
+    value: Any = None
+    rationale: str | None = None
+    source_type: str
+    source_id: str
+    error_code: str | None = None
+    error_message: str | None = None
+    metadata: dict[str, str] = {}
+    span_id: str | None = None
+    run_id: str | None = None
+    create_time_ms: int = 0
+
+    @classmethod
+    def of(cls, a: Assessment) -> AssessmentW:
+        return cls(
+            assessment_id=a.assessment_id,
+            trace_id=a.trace_id,
+            name=a.name,
+            kind=a.kind,
+            value=a.value,
+            rationale=a.rationale,
+            source_type=a.source.source_type,
+            source_id=a.source.source_id,
+            error_code=a.error.error_code if a.error else None,
+            error_message=a.error.error_message if a.error else None,
+            metadata=dict(a.metadata),
+            span_id=a.span_id,
+            run_id=a.run_id,
+            create_time_ms=a.create_time_ms,
+        )
+
+    def entity(self) -> Assessment:
+        return Assessment(
+            assessment_id=self.assessment_id,
+            trace_id=self.trace_id,
+            name=self.name,
+            kind=self.kind,
+            value=self.value,
+            rationale=self.rationale,
+            source=AssessmentSource(self.source_type, self.source_id),
+            error=None if self.error_code is None else AssessmentError(self.error_code, self.error_message),
+            metadata=self.metadata,
+            span_id=self.span_id,
+            run_id=self.run_id,
+            create_time_ms=self.create_time_ms,
+        )
+
+
+class TraceInfoW(Wire):
+    trace_id: str
+    experiment_id: str
+    request_time: int
+    execution_duration: int | None = None
+    state: str = TraceState.OK.value
+    request_preview: str | None = None
+    response_preview: str | None = None
+    client_request_id: str | None = None
+    trace_metadata: dict[str, str] = {}
+    tags: dict[str, str] = {}
+    assessments: list[AssessmentW] = []
+    token_usage: dict[str, int] | None = None
+    cost: float | None = None
+
+
+class TraceW(Wire):
+    info: TraceInfoW
+    spans: list[dict[str, Any]] = Field(default=[], description="Spans as Span.to_dict() writes them.")
+
+    @classmethod
+    def of(cls, t: Trace) -> TraceW:
+        i = t.info
+        return cls(
+            info=TraceInfoW(
+                trace_id=i.trace_id,
+                experiment_id=i.experiment_id,
+                request_time=i.request_time,
+                execution_duration=i.execution_duration,
+                state=i.state.value if isinstance(i.state, TraceState) else i.state,
+                request_preview=i.request_preview,
+                response_preview=i.response_preview,
+                client_request_id=i.client_request_id,
+                trace_metadata=dict(i.trace_metadata),
+                tags=dict(i.tags),
+                assessments=[AssessmentW.of(a) for a in i.assessments if isinstance(a, Assessment)],
+                token_usage=i.token_usage.to_dict() if i.token_usage else None,
+                cost=i.cost,
+            ),
+            spans=[s.to_dict() for s in t.data.spans],
+        )
+
+    def entity(self) -> Trace:
+        i = self.info
+        info = TraceInfo(
+            **i.model_dump(exclude={"assessments", "token_usage", "state"}),
+            # an unknown state goes to the store as sent, which refuses it by name
+            state=TraceState(i.state) if i.state in _STATES else i.state,  # type: ignore[arg-type]
+            assessments=[a.entity() for a in i.assessments] if i.assessments else (),
+            token_usage=TokenUsage(**i.token_usage) if i.token_usage else None,
+        )
+        return Trace(info=info, data=TraceData(spans=[Span.from_dict(s) for s in self.spans]))
+
+
+class LogTraces(Wire):
+    traces: list[TraceW]
+
+
+class SearchTraces(Wire):
+    experiment_ids: list[str]
+    filter_string: str | None = None
+    max_results: StrictInt = 100
+    order_by: list[str] | None = None
+    page_token: str | None = None
+    include_spans: bool = True
+
+
+class TracePage(Page):
+    traces: list[TraceW]
+
+
+class DeleteTraces(Wire):
+    experiment_id: str
+    max_timestamp_millis: int | None = None
+    max_traces: int | None = None
+    trace_ids: list[str] | None = None
+
+
+class Deleted(Wire):
+    deleted: int
+
+
+class TraceStatsQuery(Wire):
+    experiment_ids: list[str] | None = None
+    model_ids: list[str] | None = None
+    start_time: int | None = None
+    end_time: int | None = None
+
+
+class TraceStatsW(Wire):
+    model_id: str | None
+    trace_count: int
+    error_count: int
+    latency_p50_ms: float | None
+    latency_p95_ms: float | None
+    latency_p99_ms: float | None
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+    cost: float
+    first_trace_time: int | None = None
+    last_trace_time: int | None = None
+
+    @classmethod
+    def of(cls, s: TraceStats) -> TraceStatsW:
+        d = s.to_dict()
+        for derived in ("error_rate", "tokens_per_request", "cost_per_request"):
+            d.pop(derived)
+        return cls(**d)
+
+    def entity(self) -> TraceStats:
+        return TraceStats(**self.model_dump())
+
+
+class TraceStatsList(Wire):
+    stats: list[TraceStatsW]
+
+
+class LogAssessments(Wire):
+    assessments: list[AssessmentW]
+
+
+class GetAssessments(Wire):
+    trace_ids: list[str] | None = None
+    run_id: str | None = None
+    name: str | None = None
+
+
+class AssessmentList(Wire):
+    assessments: list[AssessmentW]
