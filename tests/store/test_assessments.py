@@ -276,7 +276,11 @@ def test_bad_assessments_are_rejected_whole(store: SqlStore, bad: Assessment, na
     assert all_counts(store) == before
 
 
-@pytest.mark.parametrize("batch", [None, "a", feedback(new_trace_id()), [{"name": "x"}]], ids=repr)
+@pytest.mark.parametrize(
+    "batch",
+    [None, "a", feedback(new_trace_id()), [{"name": "x"}]],
+    ids=["none", "a-string", "one-assessment-not-a-list", "dicts"],  # stable ids (pytest -n)
+)
 def test_bad_batches(store: SqlStore, batch: Any) -> None:
     with pytest.raises(InvalidArgumentError, match="Invalid assessment"):
         store.log_assessments(batch)
