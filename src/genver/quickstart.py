@@ -10,8 +10,8 @@ the traces and ``/mean`` metrics on the version), and compares the last two vers
 from __future__ import annotations
 
 import dataclasses
+import os
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,6 +24,7 @@ from genver.genai.comparison import Comparison
 from genver.genai.datasets import create_dataset, get_dataset
 from genver.genai.evaluation import evaluate
 from genver.genai.scorers import ExactMatch, scorer
+from genver.gitinfo import cached_git_info
 
 KNOWLEDGE_BASE = {
     "reset password": "Open Settings > Account and choose 'Reset password'.",
@@ -135,14 +136,10 @@ class Quickstart:
 
 
 def git_commit() -> str:
-    """The current commit's short hash, or 'no-git' outside a repository."""
-    try:
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], capture_output=True, text=True, timeout=5, check=True
-        )
-        return out.stdout.strip()[:8]
-    except (OSError, subprocess.SubprocessError):
-        return "no-git"
+    """The current commit's short hash, or 'no-git' outside a repository (read from ``.git``,
+    as the context tags are)."""
+    info = cached_git_info(os.getcwd())
+    return info.commit[:8] if info is not None else "no-git"
 
 
 @scorer
