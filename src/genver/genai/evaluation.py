@@ -166,9 +166,6 @@ def _store(
     gv: Genver, ed: EvalData, outcomes: list[Outcome], run_id: str, model_id: str | None, dataset: Dataset
 ) -> None:
     store = gv.client.store
-    rewritten = [o.trace for o in outcomes if o.needs_metadata and o.trace is not None]
-    if rewritten:  # the app's own traces get the row metadata (log_traces replaces by id)
-        store.log_traces(rewritten)
     now = now_ms()
     batch: list[Assessment] = []
     for row, out in zip(ed.rows, outcomes, strict=True):

@@ -6,19 +6,17 @@ so the evaluation run, the version being evaluated and the current span reach th
 
 A row's trace is a root span ``predict`` around ``predict_fn``, carrying metadata
 ``genver.eval.record_id`` and ``genver.eval.dataset_digest``. A ``predict_fn`` that is itself a
-genver ``@trace`` function keeps its own root span: a span processor notes the trace id its root
-starts with in the row's context, and the metadata is added after export
-(``Store.log_traces`` replaces a trace by id and keeps its assessments).
+genver ``@trace`` function keeps its own root span: a ``RootRequest`` set in the row's context
+gives that root the row's metadata and tags as it starts and records its trace id (one
+ContextVar read per root span; no span processor, no second write of the trace).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextvars
-import dataclasses
 import inspect
 import logging
-import weakref
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -40,6 +38,7 @@ from genver.genai.datasets import (
     trace_inputs,
 )
 from genver.genai.scorers.base import Scorer
+from genver.tracing.runtime import RootRequest
 
 if TYPE_CHECKING:
     from genver.fluent import Genver
@@ -175,21 +174,18 @@ class Outcome:
     outputs: Any = None
     error: str | None = None
     trace_id: str | None = None
-    needs_metadata: bool = False  # the app's own root span: metadata is added after export
     trace: Trace | None = None
     feedbacks: list[Feedback] = field(default_factory=list)
     aggregations: dict[str, list[str]] = field(default_factory=dict)  # per feedback name
 
 
 # -- predicting ------------------------------------------------------------------------------------------
-_CURRENT_ROW: contextvars.ContextVar[Outcome | None] = contextvars.ContextVar("genver_eval_row", default=None)
-_captures: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
 
 
 def predict_task(
     gv: Genver, ed: EvalData, predict_fn: Callable[..., Any] | None, timeout: float
 ) -> Callable[[EvalRow, Outcome], None]:
-    traced = predict_fn is not None and is_traced(predict_fn) and _install_capture(gv)
+    traced = predict_fn is not None and is_traced(predict_fn) and gv.tracing_runtime() is not None
 
     def task(row: EvalRow, out: Outcome) -> None:
         if row.trace is not None:  # evaluating existing traces: nothing to run
@@ -202,13 +198,16 @@ def predict_task(
         exc: Exception | None = None
         if traced:  # the app's own @trace root is the row's trace
             assert predict_fn is not None
-            _CURRENT_ROW.set(out)
+            assert rt is not None
+            request = RootRequest(meta, row.tags or None)  # labels the app's own root span
+            token = rt.next_root.set(request)
             try:
                 out.outputs = _call(predict_fn, row.inputs, timeout)
             except Exception as e:
                 exc = e
-            _CURRENT_ROW.set(None)
-            out.needs_metadata = out.trace_id is not None
+            finally:
+                rt.next_root.reset(token)
+            out.trace_id = request.trace_id
             if out.trace_id is not None:
                 _fail(out, exc)
                 return
@@ -265,26 +264,6 @@ def is_traced(fn: Callable[..., Any]) -> bool:
     return code is not None and code.co_filename == decorator.__file__ and code.co_name.endswith("wrapper")
 
 
-def _install_capture(gv: Genver) -> bool:
-    """Note the trace id of each root span started while a row runs (for ``@trace`` apps)."""
-    rt = gv.tracing_runtime()
-    if rt is None:
-        return False
-    if rt not in _captures:
-        from opentelemetry.sdk.trace import SpanProcessor
-
-        class RootCapture(SpanProcessor):
-            def on_start(self, span: Any, parent_context: Any = None) -> None:
-                out = _CURRENT_ROW.get()
-                if out is not None and out.trace_id is None and span.parent is None:
-                    out.trace_id = "tr-" + format(span.context.trace_id, "032x")
-
-        capture = RootCapture()
-        rt.provider.add_span_processor(capture)
-        _captures[rt] = capture
-    return True
-
-
 def check_predict_fn(predict_fn: Callable[..., Any], rows: list[EvalRow]) -> None:
     for r in rows:
         if r.trace is not None:
@@ -324,14 +303,6 @@ def score_task(gv: Genver, ed: EvalData, scorers: list[Scorer]) -> Callable[[Eva
                     row.index,
                 )
             else:
-                if out.needs_metadata:
-                    meta = {TRACE_RECORD_ID: row.record_id, TRACE_DATASET_DIGEST: ed.digest}
-                    info = dataclasses.replace(
-                        trace.info,
-                        trace_metadata={**trace.info.trace_metadata, **meta},
-                        tags={**trace.info.tags, **row.tags},
-                    )
-                    trace = Trace(info=info, data=trace.data)
                 out.trace = trace
         for s in scorers:
             for fb in s.run(

@@ -99,6 +99,19 @@ class PendingTrace:
         self.state: str | None = None
 
 
+class RootRequest:
+    """Metadata and tags for the next root span started in this context, and that root's trace
+    id once it starts (``genai.evaluate`` labels each row's trace this way, even when the app's
+    own ``@trace`` function makes the root)."""
+
+    __slots__ = ("metadata", "tags", "trace_id")
+
+    def __init__(self, metadata: Mapping[str, str], tags: Mapping[str, str] | None = None) -> None:
+        self.metadata = dict(metadata)
+        self.tags = dict(tags) if tags else None
+        self.trace_id: str | None = None
+
+
 class Tracing:
     """One instance's tracer, current-span context and exporter."""
 
@@ -125,6 +138,9 @@ class Tracing:
         # since genver's roots never have a remote parent).
         self.provider = TracerProvider(resource=Resource.create(attrs), sampler=ALWAYS_ON)
         self.tracer = self.provider.get_tracer("genver")
+        self.next_root: contextvars.ContextVar[RootRequest | None] = contextvars.ContextVar(
+            f"genver_next_root_{id(self)}", default=None
+        )
         self.current: contextvars.ContextVar[LiveSpan | None] = contextvars.ContextVar(
             f"genver_span_{id(self)}", default=None
         )
@@ -168,6 +184,11 @@ class Tracing:
             otel: Any = self.tracer.start_span(name, context=_ROOT_CONTEXT, attributes=attrs)
             live = LiveSpan(otel, pending, None, span_type)
             pending.root = live
+            request = self.next_root.get()
+            if request is not None and request.trace_id is None:  # one ContextVar read per root
+                request.trace_id = live.trace_id
+                pending.metadata = dict(request.metadata)
+                pending.tags = request.tags
         else:
             otel = self.tracer.start_span(name, context=parent.context(), attributes=attrs)
             live = LiveSpan(otel, parent._pending, parent._otel.context.span_id, span_type)
