@@ -23,13 +23,8 @@ def store_for_uri(uri: str) -> Store:
 
         return SqlStore(uri)
     if scheme in ("http", "https"):
-        try:
-            from genver.store.rest import RestStore
-        except ImportError as e:  # pydantic comes with the "server" extra
-            raise InvalidArgumentError(
-                f"Tracking URI {uri!r} names a genver server; the REST client needs "
-                f"pip install 'genver[server]' ({e})."
-            ) from None
+        from genver.store.rest import RestStore  # httpx and pydantic: core dependencies
+
         return RestStore(uri)
     raise InvalidArgumentError(
         f"Unsupported tracking URI {uri!r}: expected sqlite:///path/to/file.db, "
