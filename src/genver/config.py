@@ -140,5 +140,34 @@ JUDGE_API_KEY = Setting(
 
 JUDGE_TIMEOUT = Setting(("GENVER_JUDGE_TIMEOUT",), "60", "Seconds to wait for one judge reply.")
 
+TRACKING_TOKEN = Setting(
+    ("GENVER_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"),
+    None,
+    "The bearer token sent to a genver server (http(s):// tracking URIs) that has auth tokens on.",
+)
+
+SERVER_BACKEND_STORE_URI = Setting(
+    ("GENVER_SERVER_BACKEND_STORE_URI",),
+    None,
+    "The database `genver server` serves (default: the tracking URI setting, else "
+    f"{DEFAULT_TRACKING_URI}); set by `genver server --backend-store-uri` for its workers.",
+)
+SERVER_TOKENS = Setting(
+    ("GENVER_SERVER_TOKENS",),
+    None,
+    "Tokens `genver server` accepts, comma-separated 'rw:TOKEN' (read-write) or 'ro:TOKEN' "
+    "(read-only); none (and no token file) means auth is off.",
+)
+SERVER_TOKEN_FILE = Setting(
+    ("GENVER_SERVER_TOKEN_FILE",),
+    None,
+    "A file of tokens for `genver server`, one per line: '<token> read-write|read-only [label]'.",
+)
+SERVER_MAX_REQUEST_MB = Setting(
+    ("GENVER_SERVER_MAX_REQUEST_MB",),
+    "32",
+    "Largest request body `genver server` accepts, in MB; larger requests get 413.",
+)
+
 #: Environment variables that ``clear_active_model()`` removes, as MLflow does.
 ACTIVE_MODEL_ENV_VARS = ACTIVE_MODEL_ID.env_vars

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from genver.cli import compare, traces
+from genver.cli import compare, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 
 app = typer.Typer(help="genver: version tracking for GenAI applications.", no_args_is_help=True)
@@ -22,6 +22,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(traces.app, name="traces")
 models_app.command("compare")(compare.models_compare)
 app.command("gate")(compare.gate_command)
+app.command("server")(server.server)
 
 
 @app.command()

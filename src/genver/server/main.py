@@ -1,0 +1,58 @@
+"""The app ``genver server`` runs: settings read from the environment, the store opened from them.
+
+``uvicorn`` needs an import string to start several worker processes, so each worker calls
+``app_from_env()`` (``uvicorn.run("genver.server.main:app_from_env", factory=True, ...)``); the
+``genver server`` command passes its options to the workers through the settings below.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+
+from genver.config import DEFAULT_TRACKING_URI, SERVER_BACKEND_STORE_URI, TRACKING_URI
+from genver.exceptions import InvalidArgumentError
+from genver.server.app import create_app
+from genver.store import store_for_uri
+from genver.store.base import Store
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ServerSettings:
+    """What a server process needs: the database it serves."""
+
+    backend_store_uri: str
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        env = os.environ if environ is None else environ
+        uri = SERVER_BACKEND_STORE_URI.get(env) or TRACKING_URI.get(env) or DEFAULT_TRACKING_URI
+        return cls(backend_store_uri=uri)
+
+
+def open_backend_store(uri: str) -> Store:
+    """The database the server serves, opened (and upgraded to the newest schema, under a lock).
+
+    A genver server serves a database, not another server: an ``http(s)://`` URI is refused.
+    """
+    scheme = uri.split(":", 1)[0].lower()
+    if not (scheme.startswith("sqlite") or scheme.startswith("postgres")):
+        raise InvalidArgumentError(
+            f"Invalid backend store URI {uri!r}: expected sqlite:///path/to/file.db or "
+            "postgresql://user@host:port/db."
+        )
+    return store_for_uri(uri)
+
+
+def build_app(settings: ServerSettings, store: Store) -> FastAPI:
+    """The app serving ``store`` with the settings' options."""
+    return create_app(store)
+
+
+def app_from_env() -> FastAPI:
+    """The app factory each ``uvicorn`` worker calls: settings from ``os.environ``."""
+    settings = ServerSettings.from_environ()
+    return build_app(settings, open_backend_store(settings.backend_store_uri))
