@@ -10,7 +10,6 @@ Built lazily on the first span, so ``import genver`` does not load the OpenTelem
 from __future__ import annotations
 
 import contextvars
-import json
 import os
 import threading
 from collections.abc import Callable, Mapping
@@ -35,10 +34,10 @@ from genver.entities import (
 )
 from genver.entities import trace as keys
 from genver.store.base import Store
-from genver.tracing.costs import PriceTable
+from genver.trace_summary import PriceTable, preview, span_cost, span_usage, usage_metadata
 from genver.tracing.exporter import TraceExporter
 from genver.tracing.live import LiveSpan, genai_operation
-from genver.tracing.serialize import preview, to_jsonable
+from genver.tracing.serialize import to_jsonable
 from genver.tracing.spool import Spool
 
 _ROOT_CONTEXT = otel_context.Context()
@@ -229,12 +228,9 @@ class Tracing:
                 continue
             tokens_in += usage[0]
             tokens_out += usage[1]
-            model = span.attributes.get("gen_ai.response.model") or span.attributes.get(
-                "gen_ai.request.model"
-            )
-            price = self.prices.lookup(model if isinstance(model, str) else None)
-            if price is not None:
-                cost += price.cost(usage[0], usage[1])
+            span_price = span_cost(span.attributes, usage, self.prices)
+            if span_price is not None:
+                cost += span_price
                 priced = True
         metadata = self._context_metadata()
         metadata["mlflow.trace_schema.version"] = "3"
@@ -243,16 +239,8 @@ class Tracing:
         if pending.run_id:
             metadata[keys.SOURCE_RUN_KEY] = pending.run_id
         has_usage = tokens_in or tokens_out
-        if has_usage:
-            metadata[keys.TOKEN_USAGE_KEY] = json.dumps(
-                {
-                    "input_tokens": tokens_in,
-                    "output_tokens": tokens_out,
-                    "total_tokens": tokens_in + tokens_out,
-                }
-            )
-        if priced:
-            metadata[keys.COST_KEY] = f"{cost:.8f}"
+        total = TokenUsage(tokens_in, tokens_out, tokens_in + tokens_out) if has_usage else None
+        metadata.update(usage_metadata(total, cost if priced else None))
         if pending.metadata:
             metadata.update(pending.metadata)
         state = pending.state or ("ERROR" if root_span.status.status_code is SpanStatusCode.ERROR else "OK")
@@ -274,7 +262,7 @@ class Tracing:
             client_request_id=pending.client_request_id,
             trace_metadata=metadata,
             tags=dict(pending.tags or {}),
-            token_usage=TokenUsage(tokens_in, tokens_out, tokens_in + tokens_out) if has_usage else None,
+            token_usage=total,
             cost=cost if priced else None,
         )
         return Trace(info=info, data=TraceData(spans=spans))
@@ -316,25 +304,8 @@ class Tracing:
 
 
 def _usage(live: LiveSpan, span: Span) -> tuple[int, int] | None:
-    """Input and output tokens of a span: set through the API, or OpenTelemetry GenAI
-    ``gen_ai.usage.*`` attributes, or MLflow's ``mlflow.chat.tokenUsage``."""
+    """Input and output tokens of a span: set through the API, else from its attributes
+    (``trace_summary.span_usage``)."""
     if live._token_usage is not None:
         return live._token_usage
-    attrs = span.attributes
-    inp = attrs.get("gen_ai.usage.input_tokens", attrs.get("gen_ai.usage.prompt_tokens"))
-    out = attrs.get("gen_ai.usage.output_tokens", attrs.get("gen_ai.usage.completion_tokens"))
-    if inp is None and out is None:
-        usage = attrs.get("mlflow.chat.tokenUsage")
-        if isinstance(usage, str):
-            try:
-                usage = json.loads(usage)
-            except ValueError:
-                usage = None
-        if isinstance(usage, dict):
-            inp, out = usage.get("input_tokens"), usage.get("output_tokens")
-    if inp is None and out is None:
-        return None
-    try:
-        return int(inp or 0), int(out or 0)
-    except (TypeError, ValueError):
-        return None
+    return span_usage(span.attributes)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import json
 import math
 from collections.abc import Mapping
 from typing import Any
@@ -19,8 +18,8 @@ from genver.entities import (
     TraceInfo,
     TraceState,
 )
+from genver.trace_summary import preview  # the previews are shared with the server
 
-PREVIEW_CHARS = 1000
 _MAX_DEPTH = 30
 
 
@@ -53,13 +52,6 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
         return str(value)
     except Exception as exc:  # a broken __repr__/__str__ must not break export
         return f"<unserializable {type(value).__name__}: {exc}>"
-
-
-def preview(value: Any) -> str | None:
-    if value is None:
-        return None
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 3] + "..."
 
 
 def trace_to_dict(trace: Trace) -> dict[str, Any]:
