@@ -28,6 +28,7 @@ from genver.entities import (
     TraceStats,
     ViewType,
 )
+from genver.exceptions import StoreError
 
 
 class Store(abc.ABC):
@@ -203,6 +204,17 @@ class Store(abc.ABC):
     def log_traces(self, traces: Sequence[Trace]) -> None:
         """Store complete traces (info and spans) in one batch. Idempotent: a trace id stored
         again replaces the earlier copy, so a retried or re-spooled batch never duplicates."""
+
+    def merge_traces(self, traces: Sequence[Trace]) -> None:
+        """Add the spans of ``traces`` to the stored traces of the same ids, creating those not
+        stored yet (OTLP ingest, where one trace's spans arrive over several requests). Spans are
+        upserted by span id, so a resent span is not duplicated; timing covers every span; state
+        and previews come from the copy holding the root span. Concurrent merges into one trace
+        keep every span. Only the SQL store implements it."""
+        raise StoreError(
+            f"{type(self).__name__} cannot merge spans into stored traces: send OTLP spans to a "
+            "genver server's /v1/traces, or open a sqlite:// or postgresql:// store."
+        )
 
     @abc.abstractmethod
     def get_trace(self, trace_id: str) -> Trace:

@@ -8,13 +8,16 @@ statistics live in ``trace_stats``.
 
 ``log_traces`` is the exporter's hot path: the batch is validated and serialized first, then one
 write transaction replaces any earlier copy of the same trace ids and inserts each table with one
-``executemany``.
+``executemany``. ``merge_traces`` (OTLP ingest) reads the stored copies in the same transaction,
+merges (``trace_merge``) and writes the result the same way; each trace id is locked first on
+PostgreSQL (SQLite's write lock already serializes writers), so replicas merging spans of one
+trace at the same time never lose each other's spans.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,30 +25,29 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from genver.entities import PagedList, Span, Trace, TraceStats
-from genver.entities.trace import MODEL_ID_KEY, SESSION_KEY, SOURCE_RUN_KEY, USER_KEY
-from genver.exceptions import InvalidArgumentError, InvalidFilterError, NotFoundError
+from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.assessments import load_assessments
 from genver.store.sql.base import SqlBase
-from genver.store.sql.filters import Expr, Target, compare, compile_filter, kv_exists
+from genver.store.sql.filters import Expr, compile_filter
+from genver.store.sql.trace_filters import COLUMNS, NOT_NULL, TARGET
+from genver.store.sql.trace_merge import merge_trace
 from genver.store.sql.trace_rows import (
     INFO_COLUMNS,
     KV_INSERT,
     SPAN_COLUMNS,
     SPAN_INSERT,
-    STATES,
     TRACE_INSERT,
     TraceRows,
-    check_int,
     check_trace_id,
     span_from_row,
     trace_from_row,
 )
 from genver.store.sql.trace_stats import compute_stats, empty_stats
-from genver.validation import check_key, check_tags
+from genver.validation import check_int, check_key, check_tags
 
 _T = t.traces
 _M = t.trace_metadata
@@ -54,32 +56,6 @@ _S = t.spans
 _E = t.experiments
 _CHUNK = 500  # ids per IN (...), far below SQLite's and PostgreSQL's parameter limits
 
-# Metadata keys copied into trace columns: a filter on one compiles to the indexed column.
-_META_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
-    MODEL_ID_KEY: _T.c.model_id,
-    SOURCE_RUN_KEY: _T.c.run_id,
-    SESSION_KEY: _T.c.session_id,
-    USER_KEY: _T.c.user_id,
-}
-_COLUMNS: dict[str, sa.ColumnElement[Any]] = {
-    "trace_id": _T.c.trace_id,
-    "state": _T.c.state,
-    "name": _T.c.name,
-    "client_request_id": _T.c.client_request_id,
-    "model_id": _T.c.model_id,
-    "run_id": _T.c.run_id,
-    "session_id": _T.c.session_id,
-    "user": _T.c.user_id,
-    "experiment_id": sa.cast(_T.c.experiment_id, sa.String),
-    "request_time": _T.c.request_time,
-    "execution_time": _T.c.execution_duration,
-    "input_tokens": _T.c.input_tokens,
-    "output_tokens": _T.c.output_tokens,
-    "total_tokens": _T.c.total_tokens,
-    "cost": _T.c.cost,
-}
-_INT_COLUMNS = frozenset({"request_time", "execution_time", "input_tokens", "output_tokens", "total_tokens"})
-_NOT_NULL = frozenset({"trace_id", "state", "experiment_id", "request_time"})
 _IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
 _KV = sa.union_all(
     sa.select(sa.literal(0), _M.c.trace_id, _M.c.key, _M.c.value).where(_M.c.trace_id.in_(_IDS)),
@@ -90,19 +66,12 @@ _SPANS = (
     .where(_S.c.trace_id.in_(_IDS))
     .order_by(_S.c.trace_id, _S.c.start_time_ns, _S.c.span_id)
 )
-_SPAN_KEYS = {"name": _S.c.name, "type": _S.c.span_type, "span_type": _S.c.span_type, "status": _S.c.status}
 
 
 class TracesMixin(SqlBase):
     # -- writes -------------------------------------------------------------------------------------
     def log_traces(self, traces: Sequence[Trace]) -> None:
-        if isinstance(traces, Trace) or not isinstance(traces, Sequence):
-            raise InvalidArgumentError(f"Invalid traces {traces!r}: expected a list of Trace objects.")
-        batch: dict[str, Trace] = {}  # an id twice in one batch: the last copy wins
-        for trace in traces:
-            if not isinstance(trace, Trace):
-                raise InvalidArgumentError(f"Invalid trace {trace!r}: expected a Trace.")
-            batch[check_trace_id(trace.info.trace_id)] = trace
+        batch = _batch(traces, merge=False)
         if not batch:
             return
         rows = TraceRows()
@@ -116,28 +85,48 @@ class TracesMixin(SqlBase):
 
         def write(conn: Connection) -> None:
             _require_experiments(conn, experiments)
-            # A trace stored again replaces its copy: its spans, metadata and tags are deleted and
-            # its row is upserted in place, so the assessments logged on it (a retried or
-            # re-spooled batch is the same trace) stay, and a concurrent log_assessments never
-            # finds it missing.
-            for chunk in _chunks(_existing(conn, ids)):
-                for table in (_S, _M, _G):
-                    conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
-            # Driver-level executemany: SQLAlchemy's per-row parameter handling would cost more
-            # than the inserts themselves (the values are already plain str/int/float/None).
-            for table, table_rows in (
-                (_T, rows.traces),
-                (_M, rows.metadata),
-                (_G, rows.tags),
-                (_S, rows.spans),
-            ):
-                if table_rows:
-                    conn.exec_driver_sql(insert[table.name], table_rows)
+            _replace(conn, insert, _existing(conn, ids), rows)
 
         try:
             self._write(write)
         except IntegrityError:
             # A concurrent writer stored one of these ids after we looked: now replace its copy.
+            self._write(write)
+
+    def merge_traces(self, traces: Sequence[Trace]) -> None:
+        batch = _batch(traces, merge=True)
+        if not batch:
+            return
+        experiments: dict[int, str] = {}
+        for trace_id, trace in batch.items():  # checked before the transaction opens
+            exp_int = self._experiment_int(trace.info.experiment_id)
+            experiments.setdefault(exp_int, trace_id)
+            TraceRows().add(trace_id, exp_int, trace)
+        ids = sorted(batch)  # locks taken in one order: two merging replicas never deadlock
+        insert = _driver_inserts(self.engine.dialect)
+
+        def write(conn: Connection) -> None:
+            _require_experiments(conn, experiments)
+            with ExitStack() as locks:  # PostgreSQL: one read-merge-write per trace id at a time
+                for trace_id in ids:
+                    locks.enter_context(self._lock(conn, "trace:" + trace_id))
+                stored = {
+                    tr.info.trace_id: tr
+                    for chunk in _chunks(ids)
+                    for tr in _load(
+                        conn, sa.select(*INFO_COLUMNS).where(_T.c.trace_id.in_(chunk)), include_spans=True
+                    )
+                }
+                rows = TraceRows()
+                for trace_id in ids:
+                    old = stored.get(trace_id)
+                    trace = batch[trace_id] if old is None else merge_trace(old, batch[trace_id])
+                    rows.add(trace_id, self._experiment_int(trace.info.experiment_id), trace)
+                _replace(conn, insert, list(stored), rows)
+
+        try:
+            self._write(write)
+        except IntegrityError:  # a concurrent log_traces stored one of these ids: merge into it
             self._write(write)
 
     def delete_traces(
@@ -238,20 +227,15 @@ class TracesMixin(SqlBase):
             raise InvalidArgumentError(
                 f"Invalid order_by {order_by!r}: expected a list such as [{order_by!r}]."
             )
-        target = Target(
-            columns=_COLUMNS,
-            kv={"tag": kv_exists(_G, _T.c.trace_id, "trace_id"), "metadata": _metadata, "span": _span},
-            attribute_hook=_attribute_value,
-        )
-        where = compile_filter(parse_filter(filter_string, ast.TRACES), target)
+        where = compile_filter(parse_filter(filter_string, ast.TRACES), TARGET)
         query = sa.select(*INFO_COLUMNS).where(_T.c.experiment_id.in_(exp_ints))
         if where is not None:
             query = query.where(where)
         ordering: list[Any] = []
         for item in order_by or ():
             term = parse_order_by(item, ast.TRACES)
-            column = _COLUMNS[term.key]
-            if term.key not in _NOT_NULL:
+            column = COLUMNS[term.key]
+            if term.key not in NOT_NULL:
                 ordering.append(column.is_(None))  # missing values last, in both directions
             ordering.append(column.asc() if term.ascending else column.desc())
         if not order_by:
@@ -293,58 +277,35 @@ class TracesMixin(SqlBase):
         return sorted(found.values(), key=lambda s: (s.model_id is None, s.model_id or ""))
 
 
-# -- filters --------------------------------------------------------------------------------------------
-def _metadata(c: ast.Comparison) -> Expr:
-    column = _META_COLUMNS.get(c.key)
-    if column is not None:  # an exact copy of the metadata value, indexed
-        return compare(column, c.op, c.value)
-    return kv_exists(_M, _T.c.trace_id, "trace_id")(c)
-
-
-def _span(c: ast.Comparison) -> Expr:
-    """A span of the trace matches: ``span.name``, ``span.type``, ``span.status`` or
-    ``span.attributes.<key>`` (compared as text)."""
-    column = _SPAN_KEYS.get(c.key.lower())
-    if column is None:
-        prefix, _, key = c.key.partition(".")
-        if prefix.lower() != "attributes" or not key:
-            raise InvalidFilterError(
-                f"Invalid span key {'span.' + c.key!r}: expected span.name, span.type, span.status "
-                "or span.attributes.<key>."
-            )
-        if '"' in key:  # SQLite's JSON path syntax cannot quote it
-            raise InvalidFilterError(f"Invalid span attribute key {key!r}: it cannot contain '\"'.")
-        column = _S.c.attributes[key].as_string()
-    return sa.exists().where(_S.c.trace_id == _T.c.trace_id, compare(column, c.op, c.value))
-
-
-def _attribute_value(c: ast.Comparison) -> object:
-    """States are checked and upper-cased; a number compared with an integer column becomes the
-    equivalent integer bound, so PostgreSQL still uses the indexes (``x > 2.5`` is ``x > 2``)."""
-    if c.key == "state" and c.op in ("=", "!=", "IN", "NOT IN"):
-        values = c.value if isinstance(c.value, tuple) else (c.value,)
-        states = []
-        for v in values:
-            if str(v).upper() not in STATES:
-                raise InvalidFilterError(
-                    f"Invalid trace state {v!r} in the filter: expected one of {', '.join(STATES)}."
-                )
-            states.append(str(v).upper())
-        return tuple(states) if isinstance(c.value, tuple) else states[0]
-    if c.key in _INT_COLUMNS and isinstance(c.value, float):
-        value = c.value
-        if abs(value) < 2.0**62:
-            if value.is_integer():
-                return int(value)
-            if c.op in (">", "<="):
-                return math.floor(value)
-            if c.op in ("<", ">="):
-                return math.ceil(value)
-        return sa.literal(value, sa.Float)
-    return c.value
-
-
 # -- plumbing ---------------------------------------------------------------------------------------------
+def _batch(traces: Sequence[Trace], *, merge: bool) -> dict[str, Trace]:
+    """The traces by id; an id twice in one batch: the last copy wins, or both merge."""
+    if isinstance(traces, Trace) or not isinstance(traces, Sequence):
+        raise InvalidArgumentError(f"Invalid traces {traces!r}: expected a list of Trace objects.")
+    batch: dict[str, Trace] = {}
+    for trace in traces:
+        if not isinstance(trace, Trace):
+            raise InvalidArgumentError(f"Invalid trace {trace!r}: expected a Trace.")
+        trace_id = check_trace_id(trace.info.trace_id)
+        earlier = batch.get(trace_id) if merge else None
+        batch[trace_id] = trace if earlier is None else merge_trace(earlier, trace)
+    return batch
+
+
+def _replace(conn: Connection, insert: Mapping[str, str], existing: Sequence[str], rows: TraceRows) -> None:
+    # A trace stored again replaces its copy: its spans, metadata and tags are deleted and its
+    # row is upserted in place, so the assessments logged on it (a retried or re-spooled batch is
+    # the same trace) stay, and a concurrent log_assessments never finds it missing.
+    for chunk in _chunks(existing):
+        for table in (_S, _M, _G):
+            conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
+    # Driver-level executemany: SQLAlchemy's per-row parameter handling would cost more than the
+    # inserts themselves (the values are already plain str/int/float/None).
+    for table, table_rows in ((_T, rows.traces), (_M, rows.metadata), (_G, rows.tags), (_S, rows.spans)):
+        if table_rows:
+            conn.exec_driver_sql(insert[table.name], table_rows)
+
+
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
     for i in range(0, len(ids), _CHUNK):
         yield ids[i : i + _CHUNK]
