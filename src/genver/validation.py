@@ -150,9 +150,14 @@ def check_metric_value(key: str, value: object) -> float:
     return float(value)  # numpy floats and ints are Real too
 
 
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # what both databases store in an integer column
+
+
 def check_int(value: object, what: str, *, minimum: int | None = None) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgumentError(f"Invalid {what} {value!r}: expected an integer.")
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected a 64-bit integer (|value| < 2**63).")
     if minimum is not None and value < minimum:
         raise InvalidArgumentError(f"Invalid {what} {value!r}: expected an integer >= {minimum}.")
     return value

@@ -7,20 +7,30 @@ a body that fails validation is a 400 naming the field (FastAPI's default would 
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
+from starlette.exceptions import HTTPException
 
 from genver.exceptions import GenverError
 from genver.server import schema as w
-from genver.server.errors import status_for
+from genver.server.errors import STATUS_BY_ERROR, status_for
 from genver.server.routes import experiments, models, runs, traces
 from genver.store.base import Store
 
 API_PREFIX = "/api/v1"
 _log = logging.getLogger(__name__)
+# Every route may answer with an error body; the OpenAPI schema says so (and drops FastAPI's 422,
+# which this app never sends: a body that fails validation is a 400).
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    status: {"model": w.ErrorBody, "description": f"{cls.__name__} (error body)"}
+    for cls, status in sorted(STATUS_BY_ERROR, key=lambda row: row[1])
+}
 
 
 def create_app(store: Store) -> FastAPI:
@@ -29,7 +39,13 @@ def create_app(store: Store) -> FastAPI:
     >>> from genver.store.sql.store import SqlStore
     >>> app = create_app(SqlStore("sqlite://"))
     """
-    app = FastAPI(title="genver", version="1", docs_url="/docs", openapi_url="/openapi.json")
+    app = FastAPI(
+        title="genver",
+        version="1",
+        docs_url="/docs",
+        openapi_url="/openapi.json",
+        responses=ERROR_RESPONSES,
+    )
     app.state.store = store
     for router in (experiments.router, runs.router, models.router, traces.router, traces.assessments):
         app.include_router(router, prefix=API_PREFIX)
@@ -40,8 +56,22 @@ def create_app(store: Store) -> FastAPI:
 
     app.add_exception_handler(GenverError, _genver_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
+    app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
+    app.openapi = functools.partial(_openapi_without_422, app, app.openapi)  # type: ignore[method-assign]
     return app
+
+
+def _openapi_without_422(app: FastAPI, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = build()  # FastAPI keeps it in app.openapi_schema: edited once, in place
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            operation.get("responses", {}).pop("422", None)
+    for name in ("HTTPValidationError", "ValidationError"):
+        schema.get("components", {}).get("schemas", {}).pop(name, None)
+    return schema
 
 
 def _body(status: int, error_code: str, message: str, error_type: str) -> Response:
@@ -65,6 +95,16 @@ def _validation_error(request: Request, error: RequestValidationError) -> Respon
     if len(error.errors()) > 1:
         message += f" ({len(error.errors()) - 1} more error(s))"
     return _body(400, "INVALID_PARAMETER_VALUE", message, "InvalidArgumentError")
+
+
+def _http_error(request: Request, error: HTTPException) -> Response:
+    """Routing errors (no such path, method not allowed) in the same error body as the rest."""
+    codes = {404: "ENDPOINT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+    message = f"{request.method} {request.url.path}: {error.detail}."
+    response = _body(error.status_code, codes.get(error.status_code, "BAD_REQUEST"), message, "GenverError")
+    for key, value in (error.headers or {}).items():
+        response.headers[key] = value
+    return response
 
 
 def _unexpected_error(request: Request, error: Exception) -> Response:

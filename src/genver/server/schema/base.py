@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from genver.validation import INT64_MAX, INT64_MIN
+
 __all__ = [
     "ErrorBody",
+    "Int64",
     "Page",
     "Wire",
     "dumps",
 ]
+
+
+# An integer the databases can store (timestamps, steps, counts): a larger one is a 400, not a 500.
+Int64 = Annotated[int, Field(ge=INT64_MIN, le=INT64_MAX)]
 
 
 class Wire(BaseModel):

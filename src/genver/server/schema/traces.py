@@ -18,7 +18,8 @@ from genver.entities import (
     TraceState,
     TraceStats,
 )
-from genver.server.schema.base import Page, Wire
+from genver.exceptions import InvalidArgumentError
+from genver.server.schema.base import Int64, Page, Wire
 
 __all__ = [
     "AssessmentList",
@@ -56,7 +57,7 @@ class AssessmentW(Wire):
     metadata: dict[str, str] = {}
     span_id: str | None = None
     run_id: str | None = None
-    create_time_ms: int = 0
+    create_time_ms: Int64 = 0
 
     @classmethod
     def of(cls, a: Assessment) -> AssessmentW:
@@ -97,8 +98,8 @@ class AssessmentW(Wire):
 class TraceInfoW(Wire):
     trace_id: str
     experiment_id: str
-    request_time: int
-    execution_duration: int | None = None
+    request_time: Int64
+    execution_duration: Int64 | None = None
     state: str = TraceState.OK.value
     request_preview: str | None = None
     response_preview: str | None = None
@@ -106,7 +107,7 @@ class TraceInfoW(Wire):
     trace_metadata: dict[str, str] = {}
     tags: dict[str, str] = {}
     assessments: list[AssessmentW] = []
-    token_usage: dict[str, int] | None = None
+    token_usage: dict[str, Int64] | None = None
     cost: float | None = None
 
 
@@ -143,9 +144,34 @@ class TraceW(Wire):
             # an unknown state goes to the store as sent, which refuses it by name
             state=TraceState(i.state) if i.state in _STATES else i.state,  # type: ignore[arg-type]
             assessments=[a.entity() for a in i.assessments] if i.assessments else (),
-            token_usage=TokenUsage(**i.token_usage) if i.token_usage else None,
+            token_usage=_token_usage(i.token_usage, i.trace_id),
         )
-        return Trace(info=info, data=TraceData(spans=[Span.from_dict(s) for s in self.spans]))
+        return Trace(
+            info=info, data=TraceData(spans=[_span(s, n, i.trace_id) for n, s in enumerate(self.spans)])
+        )
+
+
+def _span(d: dict[str, Any], n: int, trace_id: str) -> Span:
+    try:
+        return Span.from_dict(d)
+    except (AttributeError, KeyError, TypeError, ValueError) as e:
+        why = f"missing key {e.args[0]!r}" if isinstance(e, KeyError) else str(e)
+        raise InvalidArgumentError(
+            f"Invalid span {d!r} (spans[{n}] of trace {trace_id!r}): {why}; "
+            "expected a span as Span.to_dict() writes it."
+        ) from None
+
+
+def _token_usage(usage: dict[str, int] | None, trace_id: str) -> TokenUsage | None:
+    if not usage:
+        return None
+    unknown = sorted(set(usage) - {"input_tokens", "output_tokens", "total_tokens"})
+    if unknown:
+        raise InvalidArgumentError(
+            f"Invalid token_usage {usage!r} of trace {trace_id!r}: unknown keys {unknown}; "
+            "expected input_tokens, output_tokens, total_tokens."
+        )
+    return TokenUsage(**usage)
 
 
 class LogTraces(Wire):
@@ -167,8 +193,8 @@ class TracePage(Page):
 
 class DeleteTraces(Wire):
     experiment_id: str
-    max_timestamp_millis: int | None = None
-    max_traces: int | None = None
+    max_timestamp_millis: Int64 | None = None
+    max_traces: Int64 | None = None
     trace_ids: list[str] | None = None
 
 
@@ -179,8 +205,8 @@ class Deleted(Wire):
 class TraceStatsQuery(Wire):
     experiment_ids: list[str] | None = None
     model_ids: list[str] | None = None
-    start_time: int | None = None
-    end_time: int | None = None
+    start_time: Int64 | None = None
+    end_time: Int64 | None = None
 
 
 class TraceStatsW(Wire):

@@ -20,7 +20,7 @@ from genver.entities import (
     RunInputs,
     ViewType,
 )
-from genver.server.schema.base import Page, Wire
+from genver.server.schema.base import Int64, Page, Wire
 
 __all__ = [
     "CreateExperiment",
@@ -121,8 +121,8 @@ class UpdateExperiment(Wire):
 class MetricW(Wire):
     key: str
     value: float
-    timestamp: int
-    step: int = 0
+    timestamp: Int64
+    step: Int64 = 0
     model_id: str | None = None
     run_id: str | None = None
     dataset_name: str | None = None
@@ -213,14 +213,14 @@ class RunW(Wire):
 class CreateRun(Wire):
     experiment_id: str
     run_name: str | None = None
-    start_time: int | None = None
+    start_time: Int64 | None = None
     tags: dict[str, str] | None = None
     user_id: str | None = None
 
 
 class UpdateRun(Wire):
     status: str | None = None
-    end_time: int | None = None
+    end_time: Int64 | None = None
     run_name: str | None = None
     lifecycle_stage: str | None = None
 

@@ -182,6 +182,12 @@ def _frozen(value: object) -> Hashable | None:
 
 
 def _ordering(order_by: Sequence[Mapping[str, Any]] | None, columns: Mapping[str, Any]) -> list[Any]:
+    if order_by is not None and (
+        isinstance(order_by, (str, bytes, Mapping)) or not isinstance(order_by, Sequence)
+    ):
+        raise InvalidArgumentError(
+            f"Invalid order_by {order_by!r}: expected a list of {{'field_name': ...}} dicts."
+        )
     ordering: list[Any] = []
     ordered_by_creation = False
     for item in order_by or ():

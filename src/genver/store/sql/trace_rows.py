@@ -158,13 +158,6 @@ def check_trace_id(value: object) -> str:
     )
 
 
-def check_int(value: object, what: str, *, minimum: int | None = None) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or (minimum is not None and value < minimum):
-        more = "" if minimum is None else f" >= {minimum}"
-        raise InvalidArgumentError(f"Invalid {what} {value!r}: expected an integer{more}.")
-    return value
-
-
 class TraceRows:
     """The rows of one ``log_traces`` batch as tuples (``TRACE_INSERT``, ``KV_INSERT``,
     ``SPAN_INSERT`` order), validated and serialized. Keys in ``COLUMN_KEYS`` are stored only in
