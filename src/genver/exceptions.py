@@ -9,6 +9,8 @@ know genver::
      │    └── InvalidFilterError                   INVALID_PARAMETER_VALUE
      ├── NotFoundError (LookupError)               RESOURCE_DOES_NOT_EXIST
      ├── AlreadyExistsError                        RESOURCE_ALREADY_EXISTS
+     ├── PermissionDeniedError (PermissionError)   PERMISSION_DENIED
+     │    └── UnauthenticatedError                 UNAUTHENTICATED
      ├── StoreError                                INTERNAL_ERROR
      │    └── StoreUnavailableError (ConnectionError)  TEMPORARILY_UNAVAILABLE
      └── TracingError                              INTERNAL_ERROR
@@ -26,9 +28,11 @@ __all__ = [
     "InvalidFilterError",
     "MlflowException",
     "NotFoundError",
+    "PermissionDeniedError",
     "StoreError",
     "StoreUnavailableError",
     "TracingError",
+    "UnauthenticatedError",
 ]
 
 
@@ -69,6 +73,18 @@ class AlreadyExistsError(GenverError):
     """Creating or writing would overwrite something that already exists."""
 
     default_error_code = "RESOURCE_ALREADY_EXISTS"
+
+
+class PermissionDeniedError(GenverError, PermissionError):
+    """A genver server refused the request: the token may not do this (a read-only token writing)."""
+
+    default_error_code = "PERMISSION_DENIED"
+
+
+class UnauthenticatedError(PermissionDeniedError):
+    """A genver server needs a bearer token (``GENVER_TRACKING_TOKEN``) and got none it accepts."""
+
+    default_error_code = "UNAUTHENTICATED"
 
 
 class StoreError(GenverError):

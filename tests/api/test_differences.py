@@ -337,9 +337,9 @@ def test_unresolvable_env_var_returns_none_and_resolves_later(
     opened: list[str] = []
     real_store_for_uri = genver.store.store_for_uri
 
-    def counting_store_for_uri(uri: str) -> Any:
+    def counting_store_for_uri(uri: str, **kwargs: Any) -> Any:
         opened.append(uri)
-        return real_store_for_uri(uri)
+        return real_store_for_uri(uri, **kwargs)
 
     monkeypatch.setattr(genver.store, "store_for_uri", counting_store_for_uri)
     g = make_genver({"MLFLOW_ACTIVE_MODEL_ID": "my-agent-v1.0"}, tracking_uri=UNREACHABLE)

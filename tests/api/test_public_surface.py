@@ -188,6 +188,12 @@ def test_mlflow_exception_alias() -> None:
         ),
         (exceptions.NotFoundError, (exceptions.GenverError, LookupError), "RESOURCE_DOES_NOT_EXIST"),
         (exceptions.AlreadyExistsError, (exceptions.GenverError,), "RESOURCE_ALREADY_EXISTS"),
+        (exceptions.PermissionDeniedError, (exceptions.GenverError, PermissionError), "PERMISSION_DENIED"),
+        (
+            exceptions.UnauthenticatedError,
+            (exceptions.PermissionDeniedError, PermissionError),
+            "UNAUTHENTICATED",
+        ),
         (exceptions.StoreError, (exceptions.GenverError,), "INTERNAL_ERROR"),
         (
             exceptions.StoreUnavailableError,

@@ -16,6 +16,8 @@ from pathlib import Path
 import httpx
 import pytest
 
+from genver.cli.server import is_loopback
+from genver.exceptions import UnauthenticatedError
 from genver.fluent import Genver
 from genver.store.rest import RestStore
 
@@ -102,7 +104,7 @@ def test_server_serves_a_sqlite_store_and_stops_cleanly(tmp_path: Path, workers:
         code, out = server.stop()
     assert code == 0, out
     plural = "s" if workers > 1 else ""
-    assert f"listening on {server.url}, serving sqlite:///{db} ({workers} worker{plural})" in out
+    assert f"listening on {server.url}, serving sqlite:///{db} ({workers} worker{plural}, no auth)" in out
     assert db.exists()
 
 
@@ -136,3 +138,67 @@ def test_bad_backend_uri_exits_with_a_message_not_a_traceback(uri: str, expected
     assert expected in out
     assert "Traceback" not in out
     assert "s3cret" not in out
+
+
+def test_token_file_turns_auth_on_in_every_worker(tmp_path: Path) -> None:
+    tokens = tmp_path / "tokens"
+    tokens.write_text("# CI writes, dashboards read\nci-" + "x" * 24 + " read-write ci\n")
+    args = ["--backend-store-uri", f"sqlite:///{tmp_path / 'a.db'}", "--token-file", str(tokens)]
+    with genver_server([*args, "--workers", "2"]) as server:
+        anonymous = RestStore(server.url)
+        for _ in range(4):  # whichever worker answers
+            with pytest.raises(UnauthenticatedError, match="GENVER_TRACKING_TOKEN"):
+                anonymous.get_experiment("0")
+        anonymous.close()
+        writer = RestStore(server.url, token="ci-" + "x" * 24)
+        assert writer.get_experiment(writer.create_experiment("with-token")).name == "with-token"
+        writer.close()
+        code, out = server.stop()
+    assert code == 0, out
+    assert "(2 workers, 1 token(s))" in out
+    assert "ci-" + "x" * 24 not in out
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "genver", "server", *args],
+        env=clean_env({"COLUMNS": "200"}),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def test_non_loopback_host_without_tokens_is_refused(tmp_path: Path) -> None:
+    proc = run_cli("--host", "0.0.0.0", "--backend-store-uri", f"sqlite:///{tmp_path / 'a.db'}")
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 2, out
+    assert "Refusing to serve on '0.0.0.0' without auth tokens" in out
+    assert "--token-file" in out and "--allow-unauthenticated" in out
+    assert not (tmp_path / "a.db").exists()  # refused before opening anything
+
+
+def test_bad_token_file_is_a_message(tmp_path: Path) -> None:
+    proc = run_cli("--token-file", str(tmp_path / "missing"), "--port", str(free_port()))
+    assert proc.returncode == 1
+    assert "Cannot read token file" in proc.stdout + proc.stderr
+    assert "Traceback" not in proc.stdout + proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("127.5.6.7", True),
+        ("::1", True),
+        ("[::1]", True),
+        ("localhost", True),
+        ("LOCALHOST", True),
+        ("0.0.0.0", False),
+        ("::", False),
+        ("192.168.1.10", False),
+        ("example.com", False),
+    ],
+)
+def test_is_loopback(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
+from pathlib import Path
 from types import FrameType
 from typing import Annotated, NoReturn
 
@@ -11,7 +13,8 @@ import typer
 from rich.markup import escape
 
 from genver.cli.common import console
-from genver.config import SERVER_BACKEND_STORE_URI
+from genver.config import SERVER_BACKEND_STORE_URI, SERVER_MAX_REQUEST_MB, SERVER_TOKEN_FILE
+from genver.exceptions import GenverError
 
 
 def server(
@@ -25,6 +28,25 @@ def server(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.", min=0, max=65535)] = 5000,
     workers: Annotated[int, typer.Option(help="Worker processes.", min=1)] = 1,
+    token_file: Annotated[
+        Path | None,
+        typer.Option(
+            help="Turn auth on with the tokens in this file, one per line: "
+            "'<token> read-write|read-only [label]' (also: GENVER_SERVER_TOKENS='rw:T1,ro:T2').",
+            dir_okay=False,
+        ),
+    ] = None,
+    allow_unauthenticated: Annotated[
+        bool,
+        typer.Option(
+            "--allow-unauthenticated",
+            help="Listen on a non-loopback address without tokens: anyone who reaches it can write.",
+        ),
+    ] = False,
+    max_request_mb: Annotated[
+        float | None,
+        typer.Option(help="Largest request body in MB; larger ones get 413 (default 32)."),
+    ] = None,
 ) -> None:
     """Serve the tracking database over HTTP (REST API under /api/v1, docs at /docs)."""
     try:
@@ -35,10 +57,23 @@ def server(
         _fail(f"genver server needs the server extra ({e}): pip install 'genver[server]'")
     from genver.store.sql.engine import safe_url
 
-    env = dict(os.environ)
-    if backend_store_uri:
-        env[SERVER_BACKEND_STORE_URI.env_vars[0]] = backend_store_uri
-    settings = ServerSettings.from_environ(env)
+    overrides = {  # the options as settings, so worker processes read the same values
+        SERVER_BACKEND_STORE_URI.env_vars[0]: backend_store_uri,
+        SERVER_TOKEN_FILE.env_vars[0]: None if token_file is None else str(token_file.resolve()),
+        SERVER_MAX_REQUEST_MB.env_vars[0]: None if max_request_mb is None else repr(max_request_mb),
+    }
+    env = {**os.environ, **{k: v for k, v in overrides.items() if v is not None}}
+    try:
+        settings = ServerSettings.from_environ(env)
+    except GenverError as e:
+        _fail(str(e))
+    if not settings.tokens and not allow_unauthenticated and not is_loopback(host):
+        _fail(
+            f"Refusing to serve on {host!r} without auth tokens: anyone who can reach it could read "
+            "and change your data. Pass --token-file PATH (or set GENVER_SERVER_TOKENS='rw:TOKEN'), "
+            "listen on 127.0.0.1, or pass --allow-unauthenticated if the network is trusted.",
+            code=2,
+        )
     shown_uri = safe_url(settings.backend_store_uri)
     try:
         store = open_backend_store(settings.backend_store_uri)  # upgrades the schema before serving
@@ -47,14 +82,15 @@ def server(
 
     where = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
     plural = "s" if workers > 1 else ""
-    typer.echo(f"genver server listening on {where}, serving {shown_uri} ({workers} worker{plural})")
+    auth = f"{len(settings.tokens)} token(s)" if settings.tokens else "no auth"
+    typer.echo(f"genver server listening on {where}, serving {shown_uri} ({workers} worker{plural}, {auth})")
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; end with exit code 0 instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if workers == 1:
         uvicorn.run(build_app(settings, store), host=host, port=port, log_level="info")
         return
     store.close()  # each worker opens its own (already upgraded) store
-    os.environ.update({SERVER_BACKEND_STORE_URI.env_vars[0]: settings.backend_store_uri})
+    os.environ.update({k: v for k, v in overrides.items() if v is not None})  # for the workers
     uvicorn.run(
         f"{app_from_env.__module__}:{app_from_env.__name__}",
         factory=True,
@@ -63,6 +99,16 @@ def server(
         workers=workers,
         log_level="info",
     )
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` is only reachable from this machine (127.0.0.0/8, ::1, localhost)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:  # a host name: it may resolve to anything
+        return False
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:

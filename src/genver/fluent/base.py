@@ -69,7 +69,7 @@ class FluentBase:
                 from genver.store import store_for_uri
 
                 old = self._client
-                self._client = GenverClient(store=store_for_uri(uri))
+                self._client = GenverClient(store=store_for_uri(uri, environ=self._environ))
                 self._client_uri = uri
                 if old is not None:
                     old.close()

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -19,7 +19,9 @@ from starlette.exceptions import HTTPException
 
 from genver.exceptions import GenverError
 from genver.server import schema as w
+from genver.server.auth import Token, TokenAuth
 from genver.server.errors import STATUS_BY_ERROR, status_for
+from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
 from genver.server.routes import experiments, models, runs, traces
 from genver.store.base import Store
 
@@ -33,8 +35,13 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def create_app(store: Store) -> FastAPI:
+def create_app(
+    store: Store, *, tokens: Sequence[Token] = (), max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+) -> FastAPI:
     """A FastAPI app serving ``store`` under ``/api/v1``, with ``GET /health`` and docs at ``/docs``.
+
+    With ``tokens`` (``auth.Token``), every request but ``GET /health`` needs one of them as a
+    bearer token; request bodies above ``max_request_bytes`` get 413.
 
     >>> from genver.store.sql.store import SqlStore
     >>> app = create_app(SqlStore("sqlite://"))
@@ -59,6 +66,9 @@ def create_app(store: Store) -> FastAPI:
     app.add_exception_handler(HTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _unexpected_error)
     app.openapi = functools.partial(_openapi_without_422, app, app.openapi)  # type: ignore[method-assign]
+    app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
+    if tokens:  # added last, so it runs first: no body is read for a request without a token
+        app.add_middleware(TokenAuth, tokens=tokens)
     return app
 
 

@@ -12,6 +12,8 @@ STATUS_BY_ERROR: tuple[tuple[type[exc.GenverError], int], ...] = (
     (exc.InvalidArgumentError, 400),
     (exc.NotFoundError, 404),
     (exc.AlreadyExistsError, 409),
+    (exc.UnauthenticatedError, 401),
+    (exc.PermissionDeniedError, 403),
     (exc.StoreUnavailableError, 503),
     (exc.GenverError, 500),
 )
@@ -24,6 +26,8 @@ ERROR_TYPES: dict[str, type[exc.GenverError]] = {
         exc.InvalidFilterError,
         exc.NotFoundError,
         exc.AlreadyExistsError,
+        exc.PermissionDeniedError,
+        exc.UnauthenticatedError,
         exc.StoreError,
         exc.StoreUnavailableError,
         exc.TracingError,

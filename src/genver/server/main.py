@@ -13,24 +13,33 @@ from dataclasses import dataclass
 
 from fastapi import FastAPI
 
-from genver.config import DEFAULT_TRACKING_URI, SERVER_BACKEND_STORE_URI, TRACKING_URI
+from genver.config import DEFAULT_TRACKING_URI, SERVER_BACKEND_STORE_URI, SERVER_MAX_REQUEST_MB, TRACKING_URI
 from genver.exceptions import InvalidArgumentError
 from genver.server.app import create_app
+from genver.server.auth import Token, load_tokens
+from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, max_request_bytes
 from genver.store import store_for_uri
 from genver.store.base import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerSettings:
-    """What a server process needs: the database it serves."""
+    """What a server process needs: the database it serves, its tokens, its request limit."""
 
     backend_store_uri: str
+    tokens: tuple[Token, ...] = ()
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
+        """Read (and check) every server setting; a bad one raises ``InvalidArgumentError``."""
         env = os.environ if environ is None else environ
         uri = SERVER_BACKEND_STORE_URI.get(env) or TRACKING_URI.get(env) or DEFAULT_TRACKING_URI
-        return cls(backend_store_uri=uri)
+        return cls(
+            backend_store_uri=uri,
+            tokens=load_tokens(env),
+            max_request_bytes=max_request_bytes(SERVER_MAX_REQUEST_MB.get_float(env)),
+        )
 
 
 def open_backend_store(uri: str) -> Store:
@@ -49,7 +58,7 @@ def open_backend_store(uri: str) -> Store:
 
 def build_app(settings: ServerSettings, store: Store) -> FastAPI:
     """The app serving ``store`` with the settings' options."""
-    return create_app(store)
+    return create_app(store, tokens=settings.tokens, max_request_bytes=settings.max_request_bytes)
 
 
 def app_from_env() -> FastAPI:

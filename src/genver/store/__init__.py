@@ -9,12 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from genver.store.base import Store
 
 
-def store_for_uri(uri: str) -> Store:
+def store_for_uri(uri: str, *, environ: Mapping[str, str] | None = None) -> Store:
     """Open the store a tracking URI names: ``sqlite:///...``, ``postgresql://...``,
-    ``http(s)://host:port`` (a genver server)."""
+    ``http(s)://host:port`` (a genver server, sent ``GENVER_TRACKING_TOKEN`` from ``environ``)."""
     from genver.exceptions import InvalidArgumentError
 
     scheme = uri.split(":", 1)[0].lower() if ":" in uri else ""
@@ -23,9 +25,10 @@ def store_for_uri(uri: str) -> Store:
 
         return SqlStore(uri)
     if scheme in ("http", "https"):
+        from genver.config import TRACKING_TOKEN
         from genver.store.rest import RestStore  # httpx and pydantic: core dependencies
 
-        return RestStore(uri)
+        return RestStore(uri, token=TRACKING_TOKEN.get(environ))
     raise InvalidArgumentError(
         f"Unsupported tracking URI {uri!r}: expected sqlite:///path/to/file.db, "
         "postgresql://user@host:port/db or http(s)://host:port."

@@ -15,7 +15,13 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
-from genver.exceptions import GenverError, InvalidArgumentError, StoreUnavailableError
+from genver.exceptions import (
+    GenverError,
+    InvalidArgumentError,
+    PermissionDeniedError,
+    StoreUnavailableError,
+    UnauthenticatedError,
+)
 from genver.server import schema as w
 from genver.server.errors import error_for
 from genver.validation import check_id, check_tags
@@ -98,6 +104,7 @@ class RestTransport:
         self,
         base_url: str | None = None,
         *,
+        token: str | None = None,
         http_client: httpx.Client | None = None,
         timeout: float = 30.0,
         retries: int = 3,
@@ -114,6 +121,8 @@ class RestTransport:
         if retries < 0:
             raise InvalidArgumentError(f"Invalid retries {retries!r}: expected 0 or more.")
         self._http = http_client
+        # Sent with every request (the server checks it when it has auth tokens on); never logged.
+        self._auth = {"authorization": f"Bearer {token}"} if token else {}
         self._where = base_url or str(http_client.base_url)
         self._retries = retries
         self._backoff = backoff
@@ -134,7 +143,7 @@ class RestTransport:
             content = None if body is None else w.dumps(body)
         except (TypeError, ValueError) as e:  # a value JSON cannot carry (bytes, a set, a cycle)
             raise InvalidArgumentError(f"Cannot send {type(body).__name__} to the server: {e}.") from None
-        headers = {"content-type": "application/json"} if content is not None else None
+        headers = {**self._auth, **({"content-type": "application/json"} if content is not None else {})}
         attempts = 1 + (self._retries if idempotent else 0)
         error: GenverError = StoreUnavailableError(f"genver server at {self._where} did not answer.")
         for attempt in range(attempts):
@@ -157,6 +166,8 @@ class RestTransport:
             if resp.status_code < 400:
                 return resp.json() if resp.content else None
             error = self._error(resp, method, path)
+            if isinstance(error, PermissionDeniedError):
+                error = self._auth_hint(error)
             if resp.status_code not in _RETRY_STATUSES:
                 break
         raise error
@@ -169,6 +180,18 @@ class RestTransport:
             text = resp.text[:300]
             return error_for(resp.status_code, None, None, f"{method} {path}: HTTP {resp.status_code} {text}")
         return error_for(resp.status_code, body.error_code, body.error_type, body.message)
+
+    def _auth_hint(self, error: PermissionDeniedError) -> PermissionDeniedError:
+        """The server's refusal, plus what this client sent."""
+        if isinstance(error, UnauthenticatedError):
+            hint = (
+                "no token was sent: set GENVER_TRACKING_TOKEN (or MLFLOW_TRACKING_TOKEN)"
+                if not self._auth
+                else "the token sent (GENVER_TRACKING_TOKEN) is not one the server accepts"
+            )
+        else:
+            hint = "the token sent (GENVER_TRACKING_TOKEN) is read-only"
+        return type(error)(f"{error.message} [genver client at {self._where}: {hint}.]", error.error_code)
 
     def close(self) -> None:
         if self._owns_client:

@@ -1,0 +1,257 @@
+"""Bearer tokens for the genver server: off unless tokens are configured; read-only or read-write.
+
+With tokens on, every request except ``GET /health`` needs ``Authorization: Bearer <token>``:
+none or an unknown one is a 401 (``UnauthenticatedError``), a read-only token on a write route
+a 403 (``PermissionDeniedError``). Whether a route writes is not guessed from its method (the
+searches are POSTs that only read): every route is listed in ``ROUTE_ACCESS``, and anything not
+listed there, including a route added later without an entry, counts as a write (fails closed).
+
+Tokens come from ``GENVER_SERVER_TOKENS`` (``"rw:TOKEN1,ro:TOKEN2"``) and/or a token file, one
+per line: ``<token> read-write|read-only [label]``, ``#`` starting a comment. They are compared in
+constant time (as SHA-256 digests, so their lengths do not leak either) and never logged.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import hmac
+import os
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+from starlette.routing import compile_path
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from genver.config import SERVER_TOKEN_FILE, SERVER_TOKENS
+from genver.exceptions import GenverError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError
+from genver.server import schema as w
+from genver.server.errors import status_for
+
+
+class Access(enum.IntEnum):
+    """What a route needs, least to most: nothing, any token, a read-write token."""
+
+    PUBLIC = 0
+    READ = 1
+    WRITE = 2
+
+
+_R, _W = Access.READ, Access.WRITE
+# Every route of the app, by method and path template. A test walks the app's routes and fails
+# on any route missing here; a request no entry matches needs a read-write token.
+ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
+    ("GET", "/health"): Access.PUBLIC,
+    ("GET", "/openapi.json"): _R,
+    ("GET", "/docs"): _R,
+    ("GET", "/docs/oauth2-redirect"): _R,
+    ("GET", "/redoc"): _R,
+    ("POST", "/api/v1/experiments"): _W,
+    ("GET", "/api/v1/experiments/by-name"): _R,
+    ("POST", "/api/v1/experiments/search"): _R,
+    ("GET", "/api/v1/experiments/{experiment_id}"): _R,
+    ("PATCH", "/api/v1/experiments/{experiment_id}"): _W,
+    ("POST", "/api/v1/runs"): _W,
+    ("POST", "/api/v1/runs/search"): _R,
+    ("POST", "/api/v1/runs/log-batch"): _W,
+    ("GET", "/api/v1/runs/{run_id}"): _R,
+    ("PATCH", "/api/v1/runs/{run_id}"): _W,
+    ("PUT", "/api/v1/runs/{run_id}/inputs"): _W,
+    ("POST", "/api/v1/models"): _W,
+    ("GET", "/api/v1/models/find"): _R,
+    ("POST", "/api/v1/models/search"): _R,
+    ("GET", "/api/v1/models/{model_id}"): _R,
+    ("PATCH", "/api/v1/models/{model_id}"): _W,
+    ("PUT", "/api/v1/models/{model_id}/tags"): _W,
+    ("DELETE", "/api/v1/models/{model_id}/tags"): _W,
+    ("PUT", "/api/v1/models/{model_id}/params"): _W,
+    ("PUT", "/api/v1/traces"): _W,
+    ("POST", "/api/v1/traces/search"): _R,
+    ("POST", "/api/v1/traces/delete"): _W,
+    ("POST", "/api/v1/traces/stats"): _R,
+    ("GET", "/api/v1/traces/{trace_id}"): _R,
+    ("PUT", "/api/v1/traces/{trace_id}/tags"): _W,
+    ("DELETE", "/api/v1/traces/{trace_id}/tags"): _W,
+    ("PUT", "/api/v1/assessments"): _W,
+    ("POST", "/api/v1/assessments/query"): _R,
+    ("POST", "/api/v1/eval-datasets"): _W,
+    ("POST", "/api/v1/eval-datasets/search"): _R,
+    ("GET", "/api/v1/eval-datasets/{dataset_id}"): _R,
+    ("PUT", "/api/v1/eval-datasets/{dataset_id}/records"): _W,
+    ("DELETE", "/api/v1/eval-datasets/{dataset_id}"): _W,
+    ("POST", "/v1/traces"): _W,  # OTLP/HTTP ingest
+}
+_PATTERNS: tuple[tuple[str, re.Pattern[str], Access], ...] = tuple(
+    (method, compile_path(path)[0], access) for (method, path), access in ROUTE_ACCESS.items()
+)
+
+
+def route_access(method: str, path: str) -> Access:
+    """What a request needs. Several matching entries: the strictest; none: ``WRITE``."""
+    method = "GET" if method == "HEAD" else method
+    found = [access for m, regex, access in _PATTERNS if m == method and regex.match(path)]
+    return max(found) if found else Access.WRITE
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Token:
+    """One accepted token. The secret is kept only as its digest and never shown."""
+
+    digest: bytes = field(repr=False)
+    can_write: bool
+    label: str = ""
+
+    @classmethod
+    def of(cls, secret: str, *, can_write: bool, label: str = "") -> Token:
+        return cls(digest=_digest(secret), can_write=can_write, label=label)
+
+
+_ACCESS_WORDS = {"rw": True, "read-write": True, "ro": False, "read-only": False}
+
+
+def parse_tokens(spec: str) -> list[Token]:
+    """``"rw:TOKEN1,ro:TOKEN2"`` as tokens (the ``GENVER_SERVER_TOKENS`` format)."""
+    name = SERVER_TOKENS.env_vars[0]
+    tokens = []
+    for n, item in enumerate((i.strip() for i in spec.split(",")), start=1):
+        if not item:
+            continue
+        access, sep, secret = item.partition(":")
+        if not sep or access.strip() not in _ACCESS_WORDS or not _valid_secret(secret):
+            raise InvalidArgumentError(  # the item itself is a secret: say where, not what
+                f"Invalid {name} item {n}: expected 'rw:TOKEN' or 'ro:TOKEN' (a token without "
+                "spaces or commas), e.g. 'rw:TOKEN1,ro:TOKEN2'."
+            )
+        tokens.append(Token.of(secret, can_write=_ACCESS_WORDS[access.strip()], label=f"{name}[{n}]"))
+    return tokens
+
+
+def read_token_file(path: str | os.PathLike[str]) -> list[Token]:
+    """The tokens of a token file: ``<token> read-write|read-only [label]`` per line."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InvalidArgumentError(f"Cannot read token file {os.fspath(path)!r}: {e}.") from None
+    tokens = []
+    for n, line in enumerate(lines, start=1):
+        words = line.split("#", 1)[0].split() if not line.lstrip().startswith("#") else []
+        if not words:
+            continue
+        if len(words) < 2 or words[1] not in _ACCESS_WORDS:
+            raise InvalidArgumentError(
+                f"Invalid line {n} of token file {os.fspath(path)!r}: expected "
+                "'<token> read-write|read-only [label]'"
+                + (f", got access {words[1]!r}." if len(words) >= 2 else ", got no access level.")
+            )
+        label = " ".join(words[2:]) or f"{os.path.basename(path)}:{n}"
+        tokens.append(Token.of(words[0], can_write=_ACCESS_WORDS[words[1]], label=label))
+    if not tokens:
+        raise InvalidArgumentError(
+            f"Token file {os.fspath(path)!r} holds no tokens: expected lines like 's3cret read-write'."
+        )
+    return tokens
+
+
+def load_tokens(environ: Mapping[str, str] | None = None) -> tuple[Token, ...]:
+    """The tokens the settings configure (``GENVER_SERVER_TOKENS``, ``GENVER_SERVER_TOKEN_FILE``)."""
+    spec, path = SERVER_TOKENS.get(environ), SERVER_TOKEN_FILE.get(environ)
+    tokens = (parse_tokens(spec) if spec else []) + (read_token_file(path) if path else [])
+    if spec and not tokens:
+        raise InvalidArgumentError(f"{SERVER_TOKENS.env_vars[0]} is set but holds no tokens.")
+    access: dict[bytes, Token] = {}
+    for token in tokens:
+        other = access.setdefault(token.digest, token)
+        if other.can_write != token.can_write:
+            raise InvalidArgumentError(
+                f"The same token is configured as read-write and read-only ({other.label!r} and "
+                f"{token.label!r}): keep one."
+            )
+    return tuple(tokens)
+
+
+class TokenAuth:
+    """ASGI middleware: checks the bearer token of every HTTP request against ``tokens``."""
+
+    def __init__(self, app: ASGIApp, *, tokens: Sequence[Token]) -> None:
+        if not tokens:
+            raise InvalidArgumentError("TokenAuth needs at least one token.")
+        self.app = app
+        self._tokens = tuple(tokens)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self.app(scope, receive, send)
+            return
+        if scope["type"] != "http":  # no websocket routes: refuse rather than pass unchecked
+            await send({"type": "websocket.close", "code": 1008})
+            return
+        path = scope["path"]
+        root = scope.get("root_path", "")
+        if root and path.startswith(root):
+            path = path[len(root) :] or "/"
+        needed = route_access(scope["method"], path)
+        if needed is Access.PUBLIC:
+            await self.app(scope, receive, send)
+            return
+        presented = _bearer(scope)
+        token = None if presented is None else self._match(presented)
+        error: GenverError | None = None
+        if token is None:
+            error = UnauthenticatedError(
+                ("Missing" if presented is None else "Unknown")
+                + " bearer token: this genver server requires 'Authorization: Bearer <token>' "
+                "(clients: set GENVER_TRACKING_TOKEN to a token the server accepts)."
+            )
+            challenge = 'Bearer realm="genver"' + ("" if presented is None else ', error="invalid_token"')
+        elif needed is Access.WRITE and not token.can_write:
+            error = PermissionDeniedError(
+                f"Read-only token {token.label!r} cannot {scope['method']} {path}: "
+                "this needs a read-write token."
+            )
+            challenge = 'Bearer realm="genver", error="insufficient_scope"'
+        if error is None:
+            await self.app(scope, receive, send)
+            return
+        body = w.ErrorBody(
+            error_code=error.error_code, message=error.message, error_type=type(error).__name__
+        )
+        await send_json(
+            send, status_for(error), body.model_dump_json().encode(), {"www-authenticate": challenge}
+        )
+
+    def _match(self, presented: str) -> Token | None:
+        digest = _digest(presented)
+        found = None
+        for token in self._tokens:  # no early exit: every request costs the same
+            if hmac.compare_digest(digest, token.digest):
+                found = token
+        return found
+
+
+async def send_json(send: Send, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
+    """A complete JSON response (used by the middlewares, which answer before the app)."""
+    raw = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    raw += [(k.encode(), v.encode()) for k, v in (headers or {}).items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": body})
+
+
+def _bearer(scope: Scope) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"authorization":
+            text: str = value.decode("latin-1")
+            scheme, _, credentials = text.strip().partition(" ")
+            if scheme.lower() == "bearer" and credentials.strip():
+                return credentials.strip()
+            return None
+    return None
+
+
+def _digest(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode("utf-8")).digest()
+
+
+def _valid_secret(secret: str) -> bool:
+    return bool(secret) and not any(c.isspace() for c in secret)
