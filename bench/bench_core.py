@@ -192,9 +192,36 @@ def search_rows(
         yield model_id, f"search-model-{i}", base_ms + i, params, tags, location
 
 
+class PostgresConnection:
+    """Just enough of ``sqlite3.Connection`` for ``populate_search`` over psycopg (genver's venv):
+    ``executemany`` with ``?`` placeholders, commit on a clean ``with`` exit, ``close``."""
+
+    def __init__(self, uri: str) -> None:
+        import psycopg
+
+        self._conn = psycopg.connect(uri)
+
+    def __enter__(self) -> PostgresConnection:
+        return self
+
+    def __exit__(self, exc_type: object, *_: object) -> None:
+        if exc_type is None:
+            self._conn.commit()
+        else:
+            self._conn.rollback()
+
+    def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        with self._conn.cursor() as cur:
+            cur.executemany(sql.replace("?", "%s"), rows)
+
+    def close(self) -> None:
+        self._conn.close()
+
+
 def populate_search(backend: str, db_path: str, n: int, artifact_root: str) -> None:
     """Insert n READY versions in experiment 0 with plain SQL (identical data in both schemas).
-    Going through either API would take minutes for MLflow at ~70 versions/s."""
+    Going through either API would take minutes for MLflow at ~70 versions/s. ``db_path`` is a
+    SQLite file or a ``postgresql://`` URI (bench_server.py's ``--backend postgres``)."""
     models: list[tuple[Any, ...]] = []
     params: list[tuple[Any, ...]] = []
     tags: list[tuple[Any, ...]] = []
@@ -211,7 +238,8 @@ def populate_search(backend: str, db_path: str, n: int, artifact_root: str) -> N
             )
             params.extend((model_id, k, v) for k, v in p.items())
             tags.extend((model_id, k, v) for k, v in t.items())
-    conn = sqlite3.connect(db_path, timeout=60)
+    pg = db_path.startswith("postgresql://")
+    conn: Any = PostgresConnection(db_path) if pg else sqlite3.connect(db_path, timeout=60)
     try:
         with conn:
             if backend == "mlflow":

@@ -8,7 +8,7 @@ Run it with genver's venv::
     .venv/bin/python bench/bench_server.py --quick    # smoke run, about 45 seconds
 
 For each backend (genver, then MLflow) and round, the parent makes a temp dir with a fresh
-SQLite file, creates the schema and seeds N search versions with ``bench_core.populate_search``
+SQLite file (or, with ``--backend postgres``, a fresh PostgreSQL database), creates the schema and seeds N search versions with ``bench_core.populate_search``
 (plain SQL, before the server starts), starts the server as a subprocess on a free loopback port
 with ``--workers W`` (the same W for both), waits for ``GET /health``, runs the client workloads
 in a worker subprocess of that backend's python (``import genver as mlflow`` / ``import mlflow``
@@ -35,6 +35,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
@@ -60,6 +61,7 @@ from bench_core import SEARCH_FILTER, populate_search, search_rows
 # Goals from the issue (genver / MLflow, both through their servers), and the MLflow figures it quotes.
 GOALS = {"create": 20.0, "traces": 20.0, "search": 10.0}
 ISSUE_MLFLOW = {"create": 5.2, "traces": 31.0, "search": 281.0}
+DEFAULT_POSTGRES = "postgresql://postgres@127.0.0.1:5432/postgres"
 QUIET_LOGGERS = ("mlflow", "genver", "alembic", "sqlalchemy", "opentelemetry", "httpx", "urllib3")
 PARAMS = {"llm": "gpt-4", "temperature": "0.7", "max_tokens": "512", "prompt_version": "v3"}
 TAGS = {"team": "search", "env": "prod", "owner": "bench"}
@@ -91,12 +93,12 @@ QUICK_SIZES = {
 
 
 # ---------------------------------------------------------------------------------------------
-# Worker: the client workloads against one running server (or, with --db, the schema only).
+# Worker: the client workloads against one running server (or, with --init, the schema only).
 # ---------------------------------------------------------------------------------------------
-def init_schema(backend: str, db_path: str) -> dict[str, Any]:
-    """Open the backend's store on ``db_path`` so its schema (and experiment 0) exists."""
+def init_schema(backend: str, uri: str) -> dict[str, Any]:
+    """Open the backend's store at ``uri`` so its schema (and experiment 0) exists."""
     mlflow = import_backend(backend, QUIET_LOGGERS, logging.WARNING)
-    mlflow.set_tracking_uri(f"sqlite:///{db_path}")
+    mlflow.set_tracking_uri(uri)
     mlflow.search_logged_models(experiment_ids=["0"], max_results=1, output_format="list")
     return {"backend": backend, "version": getattr(mlflow, "__version__", "?")}
 
@@ -268,8 +270,7 @@ def free_port() -> int:
         return port
 
 
-def server_command(backend: str, python: str, db_path: str, port: int, workers: int, tmp: str) -> list[str]:
-    uri = f"sqlite:///{db_path}"
+def server_command(backend: str, python: str, uri: str, port: int, workers: int, tmp: str) -> list[str]:
     common = [
         "--backend-store-uri",
         uri,
@@ -336,16 +337,41 @@ def tail(path: str, chars: int = 3000) -> str:
         return fh.read()[-chars:]
 
 
-def run_backend(backend: str, python: str, sizes: Sizes, workers: int) -> dict[str, Any]:
+@contextlib.contextmanager
+def fresh_database(backend: str, tmp: str, postgres: str | None) -> Iterator[tuple[str, str]]:
+    """(store URI, what ``populate_search`` writes to): a SQLite file in ``tmp``, or a new
+    PostgreSQL database next to the one ``postgres`` names, dropped on the way out."""
+    if postgres is None:
+        path = os.path.join(tmp, f"{backend}.db")
+        yield f"sqlite:///{path}", path
+        return
+    import psycopg  # genver's venv only: the parent side
+
+    name = f"bench_server_{backend}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(postgres, autocommit=True) as admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+    try:
+        uri = postgres.rsplit("/", 1)[0] + f"/{name}"
+        yield uri, uri
+    finally:
+        with psycopg.connect(postgres, autocommit=True) as admin:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def run_backend(
+    backend: str, python: str, sizes: Sizes, workers: int, postgres: str | None
+) -> dict[str, Any]:
     """One round of one backend: fresh DB, seeded, served, measured, stopped."""
-    with tempfile.TemporaryDirectory(prefix=f"bench-server-{backend}-") as tmp:
-        db_path = os.path.join(tmp, f"{backend}.db")
-        call_worker(python, __file__, ["--worker", backend], ["--db", db_path], cwd=tmp)
-        populate_search(backend, db_path, sizes.search_models, os.path.join(tmp, "artifacts"))
+    with (
+        tempfile.TemporaryDirectory(prefix=f"bench-server-{backend}-") as tmp,
+        fresh_database(backend, tmp, postgres) as (uri, target),
+    ):
+        call_worker(python, __file__, ["--worker", backend], ["--init", uri], cwd=tmp)
+        populate_search(backend, target, sizes.search_models, os.path.join(tmp, "artifacts"))
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         t0 = time.perf_counter()
-        with running_server(server_command(backend, python, db_path, port, workers, tmp), url, tmp):
+        with running_server(server_command(backend, python, uri, port, workers, tmp), url, tmp):
             started = time.perf_counter() - t0
             out = call_worker(
                 python, __file__, ["--worker", backend], ["--url", url, "--sizes", json.dumps(asdict(sizes))]
@@ -412,7 +438,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--search-models", type=int, default=None, help="versions searched over (default 10000)")
     p.add_argument("--clients", type=int, default=None, help="concurrent client threads (default 50)")
     add_run_flags(p, per="round")
-    p.add_argument("--db", help=argparse.SUPPRESS)  # worker: create the schema in this SQLite file
+    p.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite", help="both servers' store")
+    p.add_argument(
+        "--postgres-uri",
+        default=DEFAULT_POSTGRES,
+        help=f"with --backend postgres: a database fresh ones are created beside (default {DEFAULT_POSTGRES})",
+    )
+    p.add_argument("--init", help=argparse.SUPPRESS)  # worker: create the schema at this store URI
     p.add_argument("--url", help=argparse.SUPPRESS)  # worker: run the client workloads against it
     return p.parse_args(argv)
 
@@ -420,8 +452,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.worker:
-        if args.db:
-            print(json.dumps(init_schema(args.worker, args.db)))
+        if args.init:
+            print(json.dumps(init_schema(args.worker, args.init)))
         else:
             print(json.dumps(run_client(args.worker, args.url, Sizes(**json.loads(args.sizes)))))
         return 0
@@ -434,12 +466,13 @@ def main(argv: list[str] | None = None) -> int:
     rounds = args.rounds or 1
     pythons = {"genver": sys.executable, "mlflow": resolve_mlflow_python(args.mlflow_python)}
     log = RunLog({b: asdict(s) for b, s in sizes.items()}, rounds, args.aggregate)
-    print(f"server workers: {args.workers} (both); SQLite backend store", flush=True)
+    postgres = args.postgres_uri if args.backend == "postgres" else None
+    print(f"server workers: {args.workers} (both); backend store: {args.backend}", flush=True)
     runs: dict[str, list[dict[str, Any]]] = {b: [] for b in BACKENDS}
     for r in range(rounds):
         for backend in BACKENDS:
             t0 = time.perf_counter()
-            out = run_backend(backend, pythons[backend], sizes[backend], args.workers)
+            out = run_backend(backend, pythons[backend], sizes[backend], args.workers, postgres)
             runs[backend].append(out)
             c = out["concurrent"]
             print(
@@ -456,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(
         f"genver {versions['genver']} vs mlflow {versions['mlflow']}, each through its own server "
-        f"(--workers {args.workers}, SQLite); {args.aggregate} of {rounds} round(s); search over "
+        f"(--workers {args.workers}, {args.backend}); {args.aggregate} of {rounds} round(s); search over "
         f"{sizes['genver'].search_models:,} versions; MLflow in the issue: {ISSUE_MLFLOW}"
     )
     print_table(rows)
@@ -464,6 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         payload = log.json_head(versions) | {
             "workers": args.workers,
+            "backend": args.backend,
             "search_filter": SEARCH_FILTER,
             "runs": runs,
         }

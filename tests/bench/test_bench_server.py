@@ -40,7 +40,7 @@ def test_genver_server_is_healthy_inside_and_stopped_after_an_error(
 ) -> None:
     port = bench.free_port()
     url = f"http://127.0.0.1:{port}"
-    cmd = bench.server_command("genver", sys.executable, str(tmp_path / "g.db"), port, 1, str(tmp_path))
+    cmd = bench.server_command("genver", sys.executable, f"sqlite:///{tmp_path}/g.db", port, 1, str(tmp_path))
     with pytest.raises(KeyboardInterrupt), bench.running_server(cmd, url, str(tmp_path)):
         with urlopen(f"{url}/health", timeout=10) as resp:
             assert resp.status == 200
@@ -58,7 +58,7 @@ def test_a_server_that_exits_is_reported_with_its_output(bench: ModuleType, tmp_
 
 def test_server_commands_pass_the_same_workers_and_a_loopback_host(bench: ModuleType, tmp_path: Path) -> None:
     for backend in ("genver", "mlflow"):
-        cmd = bench.server_command(backend, "/venv/bin/python", "/d/x.db", 5123, 3, str(tmp_path))
+        cmd = bench.server_command(backend, "/venv/bin/python", "sqlite:////d/x.db", 5123, 3, str(tmp_path))
         assert cmd[:2] == [f"/venv/bin/{backend}", "server"]
         assert cmd[cmd.index("--workers") + 1] == "3"
         assert cmd[cmd.index("--host") + 1] == "127.0.0.1"
