@@ -368,6 +368,11 @@ def run_backend(
     ):
         call_worker(python, __file__, ["--worker", backend], ["--init", uri], cwd=tmp)
         populate_search(backend, target, sizes.search_models, os.path.join(tmp, "artifacts"))
+        if postgres is not None:  # planner statistics, as autovacuum would gather them in production
+            import psycopg
+
+            with psycopg.connect(uri, autocommit=True) as conn:
+                conn.execute("ANALYZE")
         port = free_port()
         url = f"http://127.0.0.1:{port}"
         t0 = time.perf_counter()
