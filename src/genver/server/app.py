@@ -22,7 +22,7 @@ from genver.server import schema as w
 from genver.server.auth import Token, TokenAuth
 from genver.server.errors import STATUS_BY_ERROR, status_for
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
-from genver.server.routes import experiments, models, runs, traces
+from genver.server.routes import experiments, models, otlp, runs, traces
 from genver.store.base import Store
 
 API_PREFIX = "/api/v1"
@@ -56,6 +56,7 @@ def create_app(
     app.state.store = store
     for router in (experiments.router, runs.router, models.router, traces.router, traces.assessments):
         app.include_router(router, prefix=API_PREFIX)
+    app.include_router(otlp.router)  # POST /v1/traces: the standard OTLP/HTTP path
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:

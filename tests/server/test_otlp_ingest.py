@@ -1,0 +1,396 @@
+"""``POST /v1/traces``: OTLP/HTTP ingest from a real OpenTelemetry SDK over loopback, and from
+protobuf and OTLP/JSON bodies built by hand."""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import math
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import uvicorn
+from fastapi.testclient import TestClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, KeyValue, KeyValueList
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
+
+from genver.entities import SpanType, TokenUsage, TraceState
+from genver.exceptions import StoreError
+from genver.server.app import create_app
+from genver.server.otlp.convert import any_value
+from genver.store.rest import RestStore
+from genver.store.sql.store import SqlStore
+
+TRACE = "5b8efff798038103d269b633813fc60c"
+TID = "tr-" + TRACE
+ROOT, CHILD, CHILD2 = "eee19b7ec3c1b174", "eee19b7ec3c1b175", "eee19b7ec3c1b176"
+T0 = 1_700_000_000_000_000_000
+PB = {"content-type": "application/x-protobuf"}
+
+
+def kv(key: str, value: Any) -> KeyValue:
+    return KeyValue(key=key, value=to_any(value))
+
+
+def to_any(value: Any) -> AnyValue:
+    if isinstance(value, bool):
+        return AnyValue(bool_value=value)
+    if isinstance(value, int):
+        return AnyValue(int_value=value)
+    if isinstance(value, float):
+        return AnyValue(double_value=value)
+    if isinstance(value, bytes):
+        return AnyValue(bytes_value=value)
+    if isinstance(value, list):
+        return AnyValue(array_value=ArrayValue(values=[to_any(v) for v in value]))
+    if isinstance(value, dict):
+        return AnyValue(kvlist_value=KeyValueList(values=[kv(k, v) for k, v in value.items()]))
+    if value is None:
+        return AnyValue()
+    return AnyValue(string_value=value)
+
+
+def pb_span(span_id: str, parent: str = "", *, start_ms: int = 0, end_ms: int = 100, **attrs: Any) -> Span:
+    error = attrs.pop("error", False)
+    return Span(
+        trace_id=bytes.fromhex(attrs.pop("trace", TRACE)),
+        span_id=bytes.fromhex(span_id),
+        parent_span_id=bytes.fromhex(parent),
+        name=attrs.pop("name", f"span-{span_id[-3:]}"),
+        kind=Span.SPAN_KIND_CLIENT,
+        start_time_unix_nano=T0 + start_ms * 1_000_000,
+        end_time_unix_nano=T0 + end_ms * 1_000_000,
+        attributes=[kv(k, v) for k, v in attrs.items()],
+        status=Status(
+            code=Status.STATUS_CODE_ERROR if error else Status.STATUS_CODE_OK, message="boom" if error else ""
+        ),
+    )
+
+
+def request(*spans: Span, resource: dict[str, Any] | None = None) -> bytes:
+    rs = ResourceSpans(scope_spans=[ScopeSpans(spans=list(spans))])
+    for k, v in (resource or {}).items():
+        rs.resource.attributes.append(kv(k, v))
+    return ExportTraceServiceRequest(resource_spans=[rs]).SerializeToString()
+
+
+def response(r: Any) -> ExportTraceServiceResponse:
+    assert r.status_code == 200, r.content
+    assert r.headers["content-type"] == "application/x-protobuf"
+    return ExportTraceServiceResponse.FromString(r.content)
+
+
+@pytest.fixture
+def model_id(sql_store: SqlStore) -> str:
+    return sql_store.create_logged_model(experiment_id="0", name="agent-v1").model_id
+
+
+# -- a real OpenTelemetry SDK over loopback ---------------------------------------------------------
+@pytest.fixture
+def server_uri(sql_store: SqlStore) -> Iterator[str]:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(create_app(sql_store), host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.01)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    thread.join(10)
+
+
+@pytest.mark.parametrize("compression", ["none", "gzip"])
+def test_an_otel_sdk_exports_to_the_server(
+    server_uri: str, sql_store: SqlStore, model_id: str, compression: str
+) -> None:
+    from opentelemetry.exporter.otlp.proto.http import Compression
+    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+
+    exporter = OTLPSpanExporter(
+        endpoint=f"{server_uri}/v1/traces",
+        compression=Compression.Gzip if compression == "gzip" else Compression.NoCompression,
+    )
+    provider = TracerProvider(
+        resource=Resource.create({"service.name": "otel-app", "genver.model_id": model_id})
+    )
+    provider.add_span_processor(BatchSpanProcessor(exporter))
+    tracer = provider.get_tracer("test")
+    try:
+        for i in range(3):
+            chat = {
+                "gen_ai.operation.name": "chat",
+                "gen_ai.request.model": "gpt-4o",
+                "gen_ai.usage.input_tokens": 100 + i,
+                "gen_ai.usage.output_tokens": 20,
+                "mlflow.spanInputs": json.dumps({"messages": [{"role": "user", "content": "hi"}]}),
+            }
+            with (
+                tracer.start_as_current_span("agent", attributes={"session.id": "s-1", "user.id": "ann"}),
+                tracer.start_as_current_span("chat gpt-4o", attributes=chat),
+            ):
+                pass
+        assert provider.force_flush(30_000)
+    finally:
+        provider.shutdown()
+
+    found = sql_store.search_traces(experiment_ids=["0"], filter_string=f"attributes.model_id = '{model_id}'")
+    assert len(found) == 3
+    usage = sorted(t.info.token_usage.input_tokens for t in found if t.info.token_usage)
+    assert usage == [100, 101, 102]
+    for trace in found:
+        assert trace.info.state is TraceState.OK
+        assert trace.info.trace_metadata["mlflow.trace.session"] == "s-1"
+        assert trace.info.trace_metadata["mlflow.trace.user"] == "ann"
+        assert trace.info.cost is not None and trace.info.cost > 0
+        chat = trace.search_spans(span_type=SpanType.CHAT_MODEL)
+        assert [s.name for s in chat] == ["chat gpt-4o"]
+        assert chat[0].inputs == {"messages": [{"role": "user", "content": "hi"}]}
+        assert chat[0].parent_id == trace.data.root.span_id  # type: ignore[union-attr]
+
+
+# -- hand-built bodies -----------------------------------------------------------------------------
+def test_protobuf_body(client: TestClient, sql_store: SqlStore, model_id: str) -> None:
+    body = request(
+        pb_span(ROOT, name="agent", **{"mlflow.spanType": "AGENT", "mlflow.spanInputs": '{"q": 1}'}),
+        pb_span(CHILD, ROOT, start_ms=10, end_ms=50, **{"gen_ai.operation.name": "embeddings"}),
+        resource={"mlflow.modelId": model_id},
+    )
+    assert not response(client.post("/v1/traces", content=body, headers=PB)).HasField("partial_success")
+    trace = sql_store.get_trace(TID)
+    assert trace.info.model_id == model_id
+    assert trace.info.request_preview == '{"q": 1}'
+    assert trace.info.execution_duration == 100
+    assert {s.span_id: s.span_type for s in trace.data.spans} == {ROOT: "AGENT", CHILD: "EMBEDDING"}
+    assert trace.data.spans[1].attributes["genver.span.kind"] == "CLIENT"
+
+
+def test_otlp_json_body_with_hex_ids_enum_names_and_string_int64s(
+    client: TestClient, sql_store: SqlStore, model_id: str
+) -> None:
+    body = {
+        "resourceSpans": [
+            {
+                "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "js-app"}}]},
+                "scopeSpans": [
+                    {
+                        "scope": {"name": "manual"},
+                        "spans": [
+                            {
+                                "traceId": TRACE,
+                                "spanId": ROOT,
+                                "parentSpanId": "",
+                                "name": "root",
+                                "kind": "SPAN_KIND_SERVER",
+                                "startTimeUnixNano": str(T0),
+                                "endTimeUnixNano": str(T0 + 2_000_000),
+                                "attributes": [
+                                    {"key": "genver.model_id", "value": {"stringValue": model_id}},
+                                    {
+                                        "key": "blob",
+                                        "value": {"bytesValue": base64.b64encode(b"\x00\x01").decode()},
+                                    },
+                                    {"key": "n", "value": {"intValue": "9007199254740993"}},
+                                ],
+                                "events": [{"timeUnixNano": str(T0 + 1), "name": "retry", "attributes": []}],
+                                "status": {"code": 2, "message": "failed"},
+                            }
+                        ],
+                    }
+                ],
+            }
+        ]
+    }
+    r = client.post("/v1/traces", json=body)
+    assert r.status_code == 200 and r.headers["content-type"] == "application/json"
+    assert r.json() == {}
+    trace = sql_store.get_trace(TID)
+    root = trace.data.spans[0]
+    assert (root.span_id, root.parent_id, root.end_time_ns) == (ROOT, None, T0 + 2_000_000)
+    assert root.attributes["blob"] == "AAE=" and root.attributes["n"] == 9007199254740993
+    assert root.attributes["genver.span.kind"] == "SERVER"
+    assert [e.name for e in root.events] == ["retry"]
+    assert trace.info.state is TraceState.ERROR and root.status.description == "failed"
+
+
+@pytest.mark.parametrize("media", ["protobuf", "json"])
+def test_gzip_bodies(client: TestClient, sql_store: SqlStore, media: str) -> None:
+    if media == "protobuf":
+        raw, content_type = request(pb_span(ROOT)), "application/x-protobuf"
+    else:
+        raw = json.dumps({"resourceSpans": [{"scopeSpans": [{"spans": [{"traceId": TRACE, "spanId": ROOT, "name": "r", "startTimeUnixNano": "1", "endTimeUnixNano": "2"}]}]}]}).encode()  # fmt: skip
+        content_type = "application/json"
+    r = client.post(
+        "/v1/traces",
+        content=gzip.compress(raw),
+        headers={"content-type": content_type, "content-encoding": "gzip"},
+    )
+    assert r.status_code == 200, r.content
+    assert [s.span_id for s in sql_store.get_trace(TID).data.spans] == [ROOT]
+
+
+def test_a_trace_split_across_requests_and_a_resent_span(client: TestClient, sql_store: SqlStore) -> None:
+    usage = {"gen_ai.usage.input_tokens": 7, "gen_ai.usage.output_tokens": 3}
+    children = request(
+        pb_span(CHILD, ROOT, start_ms=10, end_ms=20, **usage), pb_span(CHILD2, ROOT, start_ms=30, end_ms=40)
+    )
+    response(client.post("/v1/traces", content=children, headers=PB))
+    assert sql_store.get_trace(TID).info.state is TraceState.IN_PROGRESS
+    response(client.post("/v1/traces", content=request(pb_span(ROOT, start_ms=0, end_ms=60)), headers=PB))
+    response(client.post("/v1/traces", content=children, headers=PB))  # a retry: nothing doubles
+    trace = sql_store.get_trace(TID)
+    assert sorted(s.span_id for s in trace.data.spans) == [ROOT, CHILD, CHILD2]
+    assert trace.info.state is TraceState.OK and trace.info.execution_duration == 60
+    assert trace.info.token_usage == TokenUsage(7, 3, 10)
+
+
+def test_unknown_ids_in_attributes_are_rejected_by_partial_success(
+    client: TestClient, sql_store: SqlStore, model_id: str
+) -> None:
+    other = "11111111111111111111111111111111"
+    body = request(
+        pb_span(ROOT, **{"genver.model_id": "m-nope"}),
+        pb_span(CHILD, ROOT, **{"genver.model_id": "m-nope"}),
+        pb_span(ROOT, trace=other, **{"genver.model_id": model_id}),
+    )
+    partial = response(client.post("/v1/traces", content=body, headers=PB)).partial_success
+    assert partial.rejected_spans == 2
+    assert "'m-nope'" in partial.error_message and TID in partial.error_message
+    assert [t.info.trace_id for t in sql_store.search_traces(experiment_ids=["0"])] == ["tr-" + other]
+    exp = request(pb_span(ROOT, **{"genver.experiment_id": "424242"}))
+    partial = response(client.post("/v1/traces", content=exp, headers=PB)).partial_success
+    assert partial.rejected_spans == 1 and "'424242'" in partial.error_message
+
+
+def test_header_links(client: TestClient, sql_store: SqlStore, model_id: str) -> None:
+    exp = sql_store.create_experiment("otlp")
+    headers = {**PB, "x-mlflow-experiment-id": exp, "X-Genver-Model-Id": model_id}
+    response(client.post("/v1/traces", content=request(pb_span(ROOT)), headers=headers))
+    info = sql_store.get_trace(TID).info
+    assert (info.experiment_id, info.model_id) == (exp, model_id)
+    # unknown ids in headers fail the whole request: the exporter logs it, nothing is stored
+    for header, value in (("x-genver-experiment-id", "424242"), ("x-genver-model-id", "m-missing")):
+        r = client.post("/v1/traces", content=request(pb_span(CHILD, ROOT)), headers={**PB, header: value})
+        assert r.status_code == 404 and repr(value).encode() in r.content
+    assert len(sql_store.get_trace(TID).data.spans) == 1
+
+
+@pytest.mark.parametrize(
+    ("content", "headers", "status", "expected"),
+    [
+        (b"\xff\xff\xff", PB, 400, "Undecodable OTLP protobuf body"),
+        (b"{not json", {"content-type": "application/json"}, 400, "Malformed OTLP/JSON body"),
+        (b"[1]", {"content-type": "application/json"}, 400, "expected an object"),
+        (
+            json.dumps(
+                {
+                    "resourceSpans": [
+                        {"scopeSpans": [{"spans": [{"traceId": base64.b64encode(b"x" * 16).decode()}]}]}
+                    ]
+                }
+            ).encode(),  # fmt: skip
+            {"content-type": "application/json"},
+            400,
+            "ids are hex",
+        ),
+        (b"not gzip", {**PB, "content-encoding": "gzip"}, 400, "Invalid gzip body"),
+        (b"", {**PB, "content-encoding": "br"}, 415, "content encoding 'br'"),
+        (b"x", {"content-type": "text/plain"}, 415, "content type 'text/plain'"),
+    ],
+)
+def test_bad_requests(
+    client: TestClient, content: bytes, headers: dict[str, str], status: int, expected: str
+) -> None:
+    r = client.post("/v1/traces", content=content, headers=headers)
+    assert r.status_code == status
+    assert expected.encode() in r.content
+
+
+def test_json_errors_are_google_rpc_status(client: TestClient) -> None:
+    r = client.post("/v1/traces", content=b"{", headers={"content-type": "application/json; charset=utf-8"})
+    assert r.status_code == 400 and r.json()["code"] == 3 and "Malformed" in r.json()["message"]
+
+
+def test_invalid_spans_are_rejected_and_the_rest_stored(client: TestClient, sql_store: SqlStore) -> None:
+    bad = pb_span(ROOT, trace="00" * 16)
+    partial = response(
+        client.post("/v1/traces", content=request(bad, pb_span(ROOT)), headers=PB)
+    ).partial_success
+    assert partial.rejected_spans == 1 and "invalid trace id" in partial.error_message
+    assert len(sql_store.get_trace(TID).data.spans) == 1
+
+
+def test_the_rest_store_cannot_merge(store: RestStore) -> None:
+    with pytest.raises(StoreError, match="RestStore cannot merge spans.*/v1/traces"):
+        store.merge_traces([])
+
+
+# -- arbitrary attribute values ---------------------------------------------------------------------
+_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(2**63), 2**63 - 1),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(),
+    st.binary(max_size=20),
+)
+_values = st.recursive(
+    _leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
+
+
+def _expected(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode()
+    if isinstance(value, list):
+        return [_expected(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _expected(v) for k, v in value.items()}
+    return value
+
+
+def _same(a: Any, b: Any) -> bool:
+    if isinstance(a, float) and math.isnan(a):
+        return isinstance(b, float) and math.isnan(b)
+    if isinstance(a, list):
+        return isinstance(b, list) and len(a) == len(b) and all(map(_same, a, b))
+    if isinstance(a, dict):
+        return isinstance(b, dict) and a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    return bool(a == b and type(a) is type(b))
+
+
+@given(_values)
+def test_any_value_trees_convert(value: Any) -> None:
+    assert _same(_expected(value), any_value(to_any(value)))
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(attrs=st.dictionaries(st.text(min_size=1, max_size=20), _values, max_size=5))
+def test_arbitrary_attributes_are_stored(
+    client: TestClient, sql_store: SqlStore, attrs: dict[str, Any]
+) -> None:
+    named = {f"a.{k}": v for k, v in attrs.items()}
+    r = client.post("/v1/traces", content=request(pb_span(ROOT, **named)), headers=PB)
+    assert not response(r).HasField("partial_success")
+    stored = sql_store.get_trace(TID).data.spans[0].attributes
+    assert set(named) <= set(stored)
