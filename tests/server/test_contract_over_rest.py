@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import inspect
+import sys
 from typing import Any
 
 import pytest
@@ -32,12 +33,27 @@ MODULES = [
     "tests.store.test_model_reads",
     "tests.store.test_traces",
     "tests.store.test_assessments",
+    "tests.store.test_eval_datasets",
 ]
 # Tests that open the SQL engine or build a SqlStore themselves.
 SQL_ONLY = (".engine", "SqlStore(")
 # Helpers that take a store and need the SQL one behind the server.
 ROW_COUNTERS = ("count_rows", "all_counts", "counts", "table_counts")
+# Module fixtures the tests use; two modules may define one of the same name ("corpus").
 FIXTURES = ("corpus", "scored")
+
+
+def _module_fixture(name: str) -> Any:
+    """The fixture ``name`` of the module the requesting test comes from."""
+
+    @pytest.fixture(name=name)
+    def fixture(request: pytest.FixtureRequest) -> Any:
+        original = getattr(sys.modules[request.function.__module__], name).__wrapped__
+        assert not inspect.isgeneratorfunction(original), f"{name}: only plain fixtures are shared"
+        args = {p: request.getfixturevalue(p) for p in inspect.signature(original).parameters}
+        return original(**args)
+
+    return fixture
 
 
 def _collect() -> dict[str, Any]:
@@ -47,7 +63,7 @@ def _collect() -> dict[str, Any]:
         short = name.rsplit(".", 1)[1].removeprefix("test_")
         for attr, obj in vars(mod).items():
             if attr in FIXTURES:
-                found[attr] = obj
+                found[attr] = _module_fixture(attr)
             elif attr.startswith("test_") and callable(obj):
                 source = inspect.getsource(obj)
                 if not any(token in source for token in SQL_ONLY):

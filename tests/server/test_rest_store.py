@@ -1,8 +1,9 @@
-"""``RestStore`` on its own: error mapping, retries with backoff, timeouts, unserved methods."""
+"""``RestStore`` on its own: error mapping, retries with backoff, timeouts."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import httpx
 import pytest
@@ -98,18 +99,47 @@ def test_unreachable_server() -> None:
     store.close()
 
 
+DATASET_ID = "d-" + "0" * 32
+DATASET = {
+    "dataset_id": DATASET_ID,
+    "name": "n",
+    "digest": "4f53cda18c2baa0c",
+    "experiment_id": "0",
+    "created_time": 1,
+    "last_update_time": 1,
+    "records": [],
+}
+EVAL_DATASET_CALLS = [
+    ("get", lambda s: s.get_eval_dataset(DATASET_ID), 200, DATASET, True),
+    ("search", lambda s: s.search_eval_datasets(experiment_ids=["0"]), 200, {"datasets": [DATASET]}, True),
+    # a record replaces the one with its id: sending the same records twice adds nothing
+    ("add", lambda s: s.add_eval_dataset_records(DATASET_ID, []), 200, DATASET, True),
+    # each call makes a new dataset; a second delete would be a NotFoundError
+    ("create", lambda s: s.create_eval_dataset(name="n", experiment_id="0"), 201, DATASET, False),
+    ("delete", lambda s: s.delete_eval_dataset(DATASET_ID), 204, None, False),
+]
+
+
 @pytest.mark.parametrize(
-    "call",
-    [
-        lambda s: s.get_eval_dataset("d-1"),
-        lambda s: s.create_eval_dataset(name="n", experiment_id="0"),
-        lambda s: s.search_eval_datasets(experiment_ids=["0"]),
-        lambda s: s.add_eval_dataset_records("d-1", []),
-        lambda s: s.delete_eval_dataset("d-1"),
-    ],
+    ("call", "status", "body", "idempotent"),
+    [c[1:] for c in EVAL_DATASET_CALLS],
+    ids=[c[0] for c in EVAL_DATASET_CALLS],
 )
-def test_eval_datasets_are_not_served_yet(call: object) -> None:
-    transport, seen = replies()
-    with pytest.raises(StoreError, match="not served by the genver server yet"):
-        call(rest(transport))  # type: ignore[operator]
-    assert not seen
+def test_eval_dataset_calls_are_retried_only_when_idempotent(
+    call: Any, status: int, body: Any, idempotent: bool
+) -> None:
+    answer = httpx.Response(status, json=body) if body is not None else httpx.Response(status)
+    transport, seen = replies(err(503, "TEMPORARILY_UNAVAILABLE", "StoreUnavailableError"), answer)
+    if idempotent:
+        call(rest(transport))
+        assert len(seen) == 2
+    else:
+        with pytest.raises(StoreUnavailableError):
+            call(rest(transport))
+        assert len(seen) == 1
+    assert {r.url.path for r in seen} <= {
+        "/api/v1/eval-datasets",
+        "/api/v1/eval-datasets/search",
+        f"/api/v1/eval-datasets/{DATASET_ID}",
+        f"/api/v1/eval-datasets/{DATASET_ID}/records",
+    }

@@ -22,7 +22,7 @@ from genver.server import schema as w
 from genver.server.auth import Token, TokenAuth
 from genver.server.errors import STATUS_BY_ERROR, status_for
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
-from genver.server.routes import experiments, models, otlp, runs, traces
+from genver.server.routes import datasets, experiments, models, otlp, runs, traces
 from genver.store.base import Store
 
 API_PREFIX = "/api/v1"
@@ -54,7 +54,14 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.store = store
-    for router in (experiments.router, runs.router, models.router, traces.router, traces.assessments):
+    for router in (
+        experiments.router,
+        runs.router,
+        models.router,
+        traces.router,
+        traces.assessments,
+        datasets.router,
+    ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(otlp.router)  # POST /v1/traces: the standard OTLP/HTTP path
 

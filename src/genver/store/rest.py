@@ -12,8 +12,8 @@ The HTTP client is an injectable seam: tests pass ``fastapi.testclient.TestClien
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
 
 from genver.entities import (
     Assessment,
@@ -30,7 +30,7 @@ from genver.entities import (
     TraceStats,
     ViewType,
 )
-from genver.exceptions import InvalidArgumentError, StoreError
+from genver.exceptions import InvalidArgumentError
 from genver.server import schema as w
 from genver.store.base import Store
 from genver.store.rest_transport import (
@@ -43,6 +43,8 @@ from genver.store.rest_transport import (
     tag_map,
 )
 from genver.validation import check_experiment_name, check_params, check_tags
+
+T = TypeVar("T")
 
 
 class RestStore(RestTransport, Store):
@@ -395,7 +397,7 @@ class RestStore(RestTransport, Store):
         data = self._call("POST", "/assessments/query", body, idempotent=True)
         return [a.entity() for a in w.AssessmentList.model_validate(data).assessments]
 
-    # -- evaluation datasets: not served yet ---------------------------------------------------------
+    # -- evaluation datasets --------------------------------------------------------------------------
     def create_eval_dataset(
         self,
         *,
@@ -404,10 +406,16 @@ class RestStore(RestTransport, Store):
         records: Sequence[DatasetRecord] = (),
         tags: Mapping[str, str] | None = None,
     ) -> EvaluationDataset:
-        raise _not_served("create_eval_dataset")
+        wires = _record_wires(records)
+        body = request_model(
+            w.CreateEvalDataset, name=name, experiment_id=experiment_id, records=wires, tags=tag_map(tags)
+        )
+        data = _sent(records, wires, lambda: self._call("POST", "/eval-datasets", body, idempotent=False))
+        return w.EvalDatasetW.model_validate(data).entity()
 
     def get_eval_dataset(self, dataset_id: str) -> EvaluationDataset:
-        raise _not_served("get_eval_dataset")
+        data = self._call("GET", f"/eval-datasets/{path_id(dataset_id, 'dataset id')}", idempotent=True)
+        return w.EvalDatasetW.model_validate(data).entity()
 
     def search_eval_datasets(
         self,
@@ -418,19 +426,50 @@ class RestStore(RestTransport, Store):
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[EvaluationDataset]:
-        raise _not_served("search_eval_datasets")
+        body = request_model(
+            w.SearchEvalDatasets,
+            experiment_ids=experiment_ids,
+            filter_string=filter_string,
+            max_results=max_results,
+            order_by=order_by,
+            page_token=page_token,
+        )
+        data = self._call("POST", "/eval-datasets/search", body, idempotent=True)
+        page = w.EvalDatasetPage.model_validate(data)
+        return PagedList([d.entity() for d in page.datasets], page.next_page_token)
 
     def add_eval_dataset_records(
         self, dataset_id: str, records: Sequence[DatasetRecord]
     ) -> EvaluationDataset:
-        raise _not_served("add_eval_dataset_records")
+        path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}/records"
+        wires = _record_wires(records)
+        body = w.AddEvalDatasetRecords(records=wires)
+        # a record replaces the one with its id: sending the same records twice changes nothing more
+        data = _sent(records, wires, lambda: self._call("PUT", path, body, idempotent=True))
+        return w.EvalDatasetW.model_validate(data).entity()
 
     def delete_eval_dataset(self, dataset_id: str) -> None:
-        raise _not_served("delete_eval_dataset")
+        path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}"
+        self._call("DELETE", path, idempotent=False)
 
 
-def _not_served(method: str) -> StoreError:
-    return StoreError(
-        f"{method} is not served by the genver server yet: use a sqlite:// or postgresql:// "
-        "tracking URI for evaluation datasets."
-    )
+def _record_wires(records: Sequence[DatasetRecord]) -> list[w.DatasetRecordW]:
+    """Records as wire models. The store validates them; only what JSON would silently change is
+    refused here: an input name that is not a string (JSON would make it one)."""
+    wires = items_of(records, DatasetRecord, "records", w.DatasetRecordW.of)
+    for record in records:
+        for key in record.inputs if isinstance(record.inputs, Mapping) else ():
+            if not isinstance(key, str):
+                raise InvalidArgumentError(
+                    f"Invalid input name {key!r} of record {record.record_id!r}: expected a string."
+                )
+    return wires
+
+
+def _sent(records: Sequence[DatasetRecord], wires: Sequence[w.DatasetRecordW], send: Callable[[], T]) -> T:
+    """``send()``; if the records cannot be encoded as JSON, the error names the first bad one."""
+    try:
+        return send()
+    except InvalidArgumentError:
+        check_sendable(records, wires, "records")
+        raise
