@@ -52,7 +52,13 @@ def server(
     try:
         import uvicorn
 
-        from genver.server.main import ServerSettings, app_from_env, build_app, open_backend_store
+        from genver.server.main import (
+            NoDelayHTTPProtocol,
+            ServerSettings,
+            app_from_env,
+            build_app,
+            open_backend_store,
+        )
     except ImportError as e:  # fastapi / uvicorn are the server extra
         _fail(f"genver server needs the server extra ({e}): pip install 'genver[server]'")
     from genver.store.sql.engine import safe_url
@@ -87,7 +93,9 @@ def server(
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; end with exit code 0 instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if workers == 1:
-        uvicorn.run(build_app(settings, store), host=host, port=port, log_level="info")
+        uvicorn.run(
+            build_app(settings, store), host=host, port=port, http=NoDelayHTTPProtocol, log_level="info"
+        )
         return
     store.close()  # each worker opens its own (already upgraded) store
     os.environ.update({k: v for k, v in overrides.items() if v is not None})  # for the workers
@@ -97,6 +105,7 @@ def server(
         host=host,
         port=port,
         workers=workers,
+        http=NoDelayHTTPProtocol,
         log_level="info",
     )
 
