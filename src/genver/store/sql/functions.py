@@ -47,28 +47,32 @@ def _as_json_postgresql(element: as_json, compiler: SQLCompiler, **kw: Any) -> s
     return compiler.process(element.clauses, **kw)
 
 
-class json_values(FunctionElement[Any]):
-    """The elements of a JSON array passed as one parameter, as rows with a ``value`` column
-    (``.table_valued("value")``): a list of ids costs one bound parameter, not one per id, so
-    the statement text (and SQLite's prepared statement) is the same for any number of ids."""
-
+class _in_json_list(FunctionElement[bool]):
+    type = sa.Boolean()
     inherit_cache = True
 
 
-@compiles(json_values, "sqlite")
-def _json_values_sqlite(element: json_values, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_each({compiler.process(element.clauses, **kw)})"
+@compiles(_in_json_list, "sqlite")
+def _in_json_list_sqlite(element: _in_json_list, compiler: SQLCompiler, **kw: Any) -> str:
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} IN (SELECT value FROM json_each({values}))"
 
 
-@compiles(json_values, "postgresql")
-def _json_values_postgresql(element: json_values, compiler: SQLCompiler, **kw: Any) -> str:
-    return f"json_array_elements_text(CAST({compiler.process(element.clauses, **kw)} AS JSON))"
+@compiles(_in_json_list, "postgresql")
+def _in_json_list_postgresql(element: _in_json_list, compiler: SQLCompiler, **kw: Any) -> str:
+    # ``= ANY(ARRAY(subquery))``: the array is computed once and the column's index is probed per
+    # value; ``IN (SELECT json_array_elements_text(...))`` made PostgreSQL hash-join a scan of
+    # the whole table (4.4 ms vs 0.13 ms for 100 of 40,000 params, measured).
+    column, values = (compiler.process(c, **kw) for c in element.clauses)
+    return f"{column} = ANY(ARRAY(SELECT json_array_elements_text(CAST({values} AS JSON))))"
 
 
 def in_json_list(column: sa.ColumnElement[Any], name: str) -> sa.ColumnElement[bool]:
-    """``column IN (<the values of the JSON array bound as :name>)``."""
-    values = json_values(sa.bindparam(name)).table_valued("value")
-    return column.in_(sa.select(values.c.value))
+    """``column IN (<the values of the JSON array bound as :name>)``, using ``column``'s index.
+
+    A list of ids costs one bound parameter, not one per id, so the statement text (and SQLite's
+    prepared statement) is the same for any number of ids."""
+    return _in_json_list(column, sa.bindparam(name))
 
 
 class unindexed(FunctionElement[Any]):
