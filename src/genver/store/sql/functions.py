@@ -48,7 +48,8 @@ def _as_json_postgresql(element: as_json, compiler: SQLCompiler, **kw: Any) -> s
 
 
 class _in_json_list(FunctionElement[bool]):
-    type = sa.Boolean()
+    # Untyped: a Boolean type would make SQLAlchemy append "= 1" on SQLite, which keeps SQLite
+    # from using the column's index for the IN.
     inherit_cache = True
 
 
