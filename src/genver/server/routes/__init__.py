@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.responses import Response
+from pydantic_core import PydanticSerializationError
 
 from genver.server.schema import Wire, dumps
 from genver.store.base import Store
@@ -21,8 +22,17 @@ StoreDep = Annotated[Store, Depends(store_of)]
 
 
 def out(model: Wire, status_code: int = 200) -> Response:
-    """A JSON response serialized by the wire model itself (NaN metric values survive)."""
-    return Response(dumps(model), status_code=status_code, media_type="application/json")
+    """A JSON response serialized by the wire model itself (NaN metric values survive).
+
+    pydantic's serializer is ~4x faster than ``schema.dumps`` (``json.dumps`` of ``model_dump``)
+    on a page of versions; it refuses lone surrogates, which span text may hold, and those
+    responses take ``dumps``. (Requests keep ``dumps``: it refuses what JSON cannot carry, where
+    pydantic would quietly turn a set into a list.)"""
+    try:
+        body = model.model_dump_json(by_alias=True)
+    except PydanticSerializationError:
+        body = dumps(model)
+    return Response(body, status_code=status_code, media_type="application/json")
 
 
 def ok() -> Response:
