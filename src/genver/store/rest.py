@@ -37,6 +37,7 @@ from genver.store.rest_transport import (
     RestTransport,
     check_sendable,
     items_of,
+    parse,
     path_id,
     plain,
     request_model,
@@ -61,13 +62,11 @@ class RestStore(RestTransport, Store):
         body = request_model(
             w.CreateExperiment, name=name, artifact_location=artifact_location, tags=tag_map(tags)
         )
-        return w.ExperimentId.model_validate(
-            self._call("POST", "/experiments", body, idempotent=False)
-        ).experiment_id
+        return parse(w.ExperimentId, self._call("POST", "/experiments", body, idempotent=False)).experiment_id
 
     def get_experiment(self, experiment_id: str) -> Experiment:
         data = self._call("GET", f"/experiments/{path_id(experiment_id, 'experiment id')}", idempotent=True)
-        return w.ExperimentW.model_validate(data).entity()
+        return parse(w.ExperimentW, data).entity()
 
     def get_experiment_by_name(self, name: str) -> Experiment | None:
         params = request_model(w.ByName, name=name).model_dump()
@@ -77,7 +76,7 @@ class RestStore(RestTransport, Store):
             params=params if params is None else check_params(params),
             idempotent=True,
         )
-        exp = w.MaybeExperiment.model_validate(data).experiment
+        exp = parse(w.MaybeExperiment, data).experiment
         return None if exp is None else exp.entity()
 
     def search_experiments(
@@ -97,9 +96,7 @@ class RestStore(RestTransport, Store):
             order_by=order_by,
             page_token=page_token,
         )
-        page = w.ExperimentPage.model_validate(
-            self._call("POST", "/experiments/search", body, idempotent=True)
-        )
+        page = parse(w.ExperimentPage, self._call("POST", "/experiments/search", body, idempotent=True))
         return PagedList([e.entity() for e in page.experiments], page.next_page_token)
 
     def update_experiment(
@@ -135,7 +132,7 @@ class RestStore(RestTransport, Store):
             tags=tag_map(tags),
             user_id=user_id,
         )
-        return w.RunW.model_validate(self._call("POST", "/runs", body, idempotent=False)).entity()
+        return parse(w.RunW, self._call("POST", "/runs", body, idempotent=False)).entity()
 
     def update_run(
         self,
@@ -150,11 +147,11 @@ class RestStore(RestTransport, Store):
             w.UpdateRun, status=status, end_time=end_time, run_name=run_name, lifecycle_stage=lifecycle_stage
         )
         data = self._call("PATCH", f"/runs/{path_id(run_id, 'run id')}", body, idempotent=True)
-        return w.RunW.model_validate(data).entity()
+        return parse(w.RunW, data).entity()
 
     def get_run(self, run_id: str) -> Run:
-        return w.RunW.model_validate(
-            self._call("GET", f"/runs/{path_id(run_id, 'run id')}", idempotent=True)
+        return parse(
+            w.RunW, self._call("GET", f"/runs/{path_id(run_id, 'run id')}", idempotent=True)
         ).entity()
 
     def search_runs(
@@ -176,7 +173,7 @@ class RestStore(RestTransport, Store):
             order_by=order_by,
             page_token=page_token,
         )
-        page = w.RunPage.model_validate(self._call("POST", "/runs/search", body, idempotent=True))
+        page = parse(w.RunPage, self._call("POST", "/runs/search", body, idempotent=True))
         return PagedList([r.entity() for r in page.runs], page.next_page_token)
 
     def log_batch(
@@ -230,18 +227,18 @@ class RestStore(RestTransport, Store):
             status=LoggedModelStatus.from_value(status).value,
             reuse_latest_by_name=reuse_latest_by_name,
         )
-        return w.LoggedModelW.model_validate(self._call("POST", "/models", body, idempotent=False)).entity()
+        return parse(w.LoggedModelW, self._call("POST", "/models", body, idempotent=False)).entity()
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         data = self._call("GET", f"/models/{path_id(model_id, 'model id')}", idempotent=True)
-        return w.LoggedModelW.model_validate(data).entity()
+        return parse(w.LoggedModelW, data).entity()
 
     def find_logged_model(self, *, experiment_id: str, name: str) -> LoggedModel | None:
         params = request_model(w.FindLoggedModel, experiment_id=experiment_id, name=name).model_dump()
         data = self._call(
             "GET", "/models/find", params=params if params is None else check_params(params), idempotent=True
         )
-        model = w.MaybeLoggedModel.model_validate(data).model
+        model = parse(w.MaybeLoggedModel, data).model
         return None if model is None else model.entity()
 
     def update_logged_model(
@@ -257,7 +254,7 @@ class RestStore(RestTransport, Store):
             w.UpdateLoggedModel, status=wire_status, status_message=status_message, deleted=deleted
         )
         data = self._call("PATCH", f"/models/{path_id(model_id, 'model id')}", body, idempotent=True)
-        model = w.MaybeLoggedModel.model_validate(data).model
+        model = parse(w.MaybeLoggedModel, data).model
         return None if model is None else model.entity()
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
@@ -296,7 +293,7 @@ class RestStore(RestTransport, Store):
             order_by=plain(order_by),
             page_token=page_token,
         )
-        page = w.LoggedModelPage.model_validate(self._call("POST", "/models/search", body, idempotent=True))
+        page = parse(w.LoggedModelPage, self._call("POST", "/models/search", body, idempotent=True))
         return PagedList([m.entity() for m in page.models], page.next_page_token)
 
     # -- traces and assessments --------------------------------------------------------------------
@@ -310,7 +307,7 @@ class RestStore(RestTransport, Store):
 
     def get_trace(self, trace_id: str) -> Trace:
         data = self._call("GET", f"/traces/{path_id(trace_id, 'trace id')}", idempotent=True)
-        return w.TraceW.model_validate(data).entity()
+        return parse(w.TraceW, data).entity()
 
     def search_traces(
         self,
@@ -331,7 +328,7 @@ class RestStore(RestTransport, Store):
             page_token=page_token,
             include_spans=include_spans,
         )
-        page = w.TracePage.model_validate(self._call("POST", "/traces/search", body, idempotent=True))
+        page = parse(w.TracePage, self._call("POST", "/traces/search", body, idempotent=True))
         return PagedList([t.entity() for t in page.traces], page.next_page_token)
 
     def delete_traces(
@@ -349,7 +346,7 @@ class RestStore(RestTransport, Store):
             max_traces=max_traces,
             trace_ids=trace_ids,
         )
-        return w.Deleted.model_validate(self._call("POST", "/traces/delete", body, idempotent=False)).deleted
+        return parse(w.Deleted, self._call("POST", "/traces/delete", body, idempotent=False)).deleted
 
     def set_trace_tags(self, trace_id: str, tags: Mapping[str, str]) -> None:
         self._call(
@@ -380,7 +377,7 @@ class RestStore(RestTransport, Store):
             end_time=end_time,
         )
         data = self._call("POST", "/traces/stats", body, idempotent=True)
-        return [s.entity() for s in w.TraceStatsList.model_validate(data).stats]
+        return [s.entity() for s in parse(w.TraceStatsList, data).stats]
 
     def log_assessments(self, assessments: Sequence[Assessment]) -> None:
         wires = items_of(assessments, Assessment, "assessments", w.AssessmentW.of)
@@ -395,7 +392,7 @@ class RestStore(RestTransport, Store):
     ) -> list[Assessment]:
         body = request_model(w.GetAssessments, trace_ids=trace_ids, run_id=run_id, name=name)
         data = self._call("POST", "/assessments/query", body, idempotent=True)
-        return [a.entity() for a in w.AssessmentList.model_validate(data).assessments]
+        return [a.entity() for a in parse(w.AssessmentList, data).assessments]
 
     # -- evaluation datasets --------------------------------------------------------------------------
     def create_eval_dataset(
@@ -411,11 +408,11 @@ class RestStore(RestTransport, Store):
             w.CreateEvalDataset, name=name, experiment_id=experiment_id, records=wires, tags=tag_map(tags)
         )
         data = _sent(records, wires, lambda: self._call("POST", "/eval-datasets", body, idempotent=False))
-        return w.EvalDatasetW.model_validate(data).entity()
+        return parse(w.EvalDatasetW, data).entity()
 
     def get_eval_dataset(self, dataset_id: str) -> EvaluationDataset:
         data = self._call("GET", f"/eval-datasets/{path_id(dataset_id, 'dataset id')}", idempotent=True)
-        return w.EvalDatasetW.model_validate(data).entity()
+        return parse(w.EvalDatasetW, data).entity()
 
     def search_eval_datasets(
         self,
@@ -435,7 +432,7 @@ class RestStore(RestTransport, Store):
             page_token=page_token,
         )
         data = self._call("POST", "/eval-datasets/search", body, idempotent=True)
-        page = w.EvalDatasetPage.model_validate(data)
+        page = parse(w.EvalDatasetPage, data)
         return PagedList([d.entity() for d in page.datasets], page.next_page_token)
 
     def add_eval_dataset_records(
@@ -446,7 +443,7 @@ class RestStore(RestTransport, Store):
         body = w.AddEvalDatasetRecords(records=wires)
         # a record replaces the one with its id: sending the same records twice changes nothing more
         data = _sent(records, wires, lambda: self._call("PUT", path, body, idempotent=True))
-        return w.EvalDatasetW.model_validate(data).entity()
+        return parse(w.EvalDatasetW, data).entity()
 
     def delete_eval_dataset(self, dataset_id: str) -> None:
         path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}"

