@@ -161,9 +161,18 @@ PRODUCER = textwrap.dedent(
     def work(i):
         return i
 
-    for i in range(int(sys.argv[1])):
+    n = int(sys.argv[1])
+    for i in range(n):
         work(i)
     time.sleep(float(sys.argv[2]))      # at least a few flush intervals
+    # The background exporter alone (no flush) must have stored or spooled every trace; on a
+    # loaded machine its first write (opening and migrating the store) may take longer.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        s = mlflow.get_trace_export_stats()
+        if s is not None and s.exported + s.spooled >= n:
+            break
+        time.sleep(0.05)
     print("ready", flush=True)
     time.sleep(60)                      # killed here
     """
