@@ -12,14 +12,12 @@ The HTTP client is an injectable seam: tests pass ``fastapi.testclient.TestClien
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from genver.entities import (
     Assessment,
     Dataset,
-    DatasetRecord,
-    EvaluationDataset,
     Experiment,
     LoggedModel,
     LoggedModelStatus,
@@ -33,8 +31,8 @@ from genver.entities import (
 from genver.exceptions import InvalidArgumentError
 from genver.server import schema as w
 from genver.store.base import Store
+from genver.store.rest_datasets import RestEvalDatasets
 from genver.store.rest_transport import (
-    RestTransport,
     check_sendable,
     items_of,
     parse,
@@ -45,10 +43,8 @@ from genver.store.rest_transport import (
 )
 from genver.validation import check_experiment_name, check_params, check_tags
 
-T = TypeVar("T")
 
-
-class RestStore(RestTransport, Store):
+class RestStore(RestEvalDatasets, Store):
     """A store served by ``genver server`` at ``base_url`` (or through ``http_client``).
 
     >>> store = RestStore("http://127.0.0.1:5000")  # doctest: +SKIP
@@ -393,80 +389,3 @@ class RestStore(RestTransport, Store):
         body = request_model(w.GetAssessments, trace_ids=trace_ids, run_id=run_id, name=name)
         data = self._call("POST", "/assessments/query", body, idempotent=True)
         return [a.entity() for a in parse(w.AssessmentList, data).assessments]
-
-    # -- evaluation datasets --------------------------------------------------------------------------
-    def create_eval_dataset(
-        self,
-        *,
-        name: str,
-        experiment_id: str,
-        records: Sequence[DatasetRecord] = (),
-        tags: Mapping[str, str] | None = None,
-    ) -> EvaluationDataset:
-        wires = _record_wires(records)
-        body = request_model(
-            w.CreateEvalDataset, name=name, experiment_id=experiment_id, records=wires, tags=tag_map(tags)
-        )
-        data = _sent(records, wires, lambda: self._call("POST", "/eval-datasets", body, idempotent=False))
-        return parse(w.EvalDatasetW, data).entity()
-
-    def get_eval_dataset(self, dataset_id: str) -> EvaluationDataset:
-        data = self._call("GET", f"/eval-datasets/{path_id(dataset_id, 'dataset id')}", idempotent=True)
-        return parse(w.EvalDatasetW, data).entity()
-
-    def search_eval_datasets(
-        self,
-        *,
-        experiment_ids: Sequence[str],
-        filter_string: str | None = None,
-        max_results: int = 100,
-        order_by: Sequence[str] | None = None,
-        page_token: str | None = None,
-    ) -> PagedList[EvaluationDataset]:
-        body = request_model(
-            w.SearchEvalDatasets,
-            experiment_ids=experiment_ids,
-            filter_string=filter_string,
-            max_results=max_results,
-            order_by=order_by,
-            page_token=page_token,
-        )
-        data = self._call("POST", "/eval-datasets/search", body, idempotent=True)
-        page = parse(w.EvalDatasetPage, data)
-        return PagedList([d.entity() for d in page.datasets], page.next_page_token)
-
-    def add_eval_dataset_records(
-        self, dataset_id: str, records: Sequence[DatasetRecord]
-    ) -> EvaluationDataset:
-        path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}/records"
-        wires = _record_wires(records)
-        body = w.AddEvalDatasetRecords(records=wires)
-        # a record replaces the one with its id: sending the same records twice changes nothing more
-        data = _sent(records, wires, lambda: self._call("PUT", path, body, idempotent=True))
-        return parse(w.EvalDatasetW, data).entity()
-
-    def delete_eval_dataset(self, dataset_id: str) -> None:
-        path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}"
-        self._call("DELETE", path, idempotent=False)
-
-
-def _record_wires(records: Sequence[DatasetRecord]) -> list[w.DatasetRecordW]:
-    """Records as wire models. The store validates them; only what JSON would silently change is
-    refused here: an input name that is not a string (JSON would make it one)."""
-    wires = items_of(records, DatasetRecord, "records", w.DatasetRecordW.of)
-    for record in records:
-        for key in record.inputs if isinstance(record.inputs, Mapping) else ():
-            if not isinstance(key, str):
-                raise InvalidArgumentError(
-                    f"Invalid input name {key!r} of record {record.record_id!r}: expected a string."
-                )
-    return wires
-
-
-def _sent(records: Sequence[DatasetRecord], wires: Sequence[w.DatasetRecordW], send: Callable[[], T]) -> T:
-    """``send()``; if the records cannot be encoded as JSON, the error names the first bad one."""
-    try:
-        return send()
-    except InvalidArgumentError:
-        check_sendable(records, wires, "records")
-        raise
