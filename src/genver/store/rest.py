@@ -28,17 +28,16 @@ from genver.entities import (
     TraceStats,
     ViewType,
 )
-from genver.exceptions import InvalidArgumentError
 from genver.server import schema as w
 from genver.store.base import Store
 from genver.store.rest_datasets import RestEvalDatasets
 from genver.store.rest_transport import (
-    check_sendable,
     items_of,
     parse,
     path_id,
     plain,
     request_model,
+    sent,
     tag_map,
 )
 from genver.validation import check_experiment_name, check_params, check_tags
@@ -295,11 +294,12 @@ class RestStore(RestEvalDatasets, Store):
     # -- traces and assessments --------------------------------------------------------------------
     def log_traces(self, traces: Sequence[Trace]) -> None:
         wires = items_of(traces, Trace, "traces", w.TraceW.of)
-        try:
-            self._call("PUT", "/traces", w.LogTraces(traces=wires), idempotent=True)
-        except InvalidArgumentError:
-            check_sendable(traces, wires, "traces")
-            raise
+        sent(
+            traces,
+            wires,
+            "traces",
+            lambda: self._call("PUT", "/traces", w.LogTraces(traces=wires), idempotent=True),
+        )
 
     def get_trace(self, trace_id: str) -> Trace:
         data = self._call("GET", f"/traces/{path_id(trace_id, 'trace id')}", idempotent=True)
@@ -377,11 +377,13 @@ class RestStore(RestEvalDatasets, Store):
 
     def log_assessments(self, assessments: Sequence[Assessment]) -> None:
         wires = items_of(assessments, Assessment, "assessments", w.AssessmentW.of)
-        try:
-            self._call("PUT", "/assessments", w.LogAssessments(assessments=wires), idempotent=True)
-        except InvalidArgumentError:
-            check_sendable(assessments, wires, "assessments")
-            raise
+        body = w.LogAssessments(assessments=wires)
+        sent(
+            assessments,
+            wires,
+            "assessments",
+            lambda: self._call("PUT", "/assessments", body, idempotent=True),
+        )
 
     def get_assessments(
         self, *, trace_ids: Sequence[str] | None = None, run_id: str | None = None, name: str | None = None

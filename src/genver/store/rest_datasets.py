@@ -4,23 +4,20 @@ local store's message."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from typing import TypeVar
+from collections.abc import Mapping, Sequence
 
 from genver.entities import DatasetRecord, EvaluationDataset, PagedList
 from genver.exceptions import InvalidArgumentError
 from genver.server import schema as w
 from genver.store.rest_transport import (
     RestTransport,
-    check_sendable,
     items_of,
     parse,
     path_id,
     request_model,
+    sent,
     tag_map,
 )
-
-T = TypeVar("T")
 
 
 class RestEvalDatasets(RestTransport):
@@ -38,7 +35,9 @@ class RestEvalDatasets(RestTransport):
         body = request_model(
             w.CreateEvalDataset, name=name, experiment_id=experiment_id, records=wires, tags=tag_map(tags)
         )
-        data = _sent(records, wires, lambda: self._call("POST", "/eval-datasets", body, idempotent=False))
+        data = sent(
+            records, wires, "records", lambda: self._call("POST", "/eval-datasets", body, idempotent=False)
+        )
         return parse(w.EvalDatasetW, data).entity()
 
     def get_eval_dataset(self, dataset_id: str) -> EvaluationDataset:
@@ -73,7 +72,7 @@ class RestEvalDatasets(RestTransport):
         wires = _record_wires(records)
         body = w.AddEvalDatasetRecords(records=wires)
         # a record replaces the one with its id: sending the same records twice changes nothing more
-        data = _sent(records, wires, lambda: self._call("PUT", path, body, idempotent=True))
+        data = sent(records, wires, "records", lambda: self._call("PUT", path, body, idempotent=True))
         return parse(w.EvalDatasetW, data).entity()
 
     def delete_eval_dataset(self, dataset_id: str) -> None:
@@ -92,12 +91,3 @@ def _record_wires(records: Sequence[DatasetRecord]) -> list[w.DatasetRecordW]:
                     f"Invalid input name {key!r} of record {record.record_id!r}: expected a string."
                 )
     return wires
-
-
-def _sent(records: Sequence[DatasetRecord], wires: Sequence[w.DatasetRecordW], send: Callable[[], T]) -> T:
-    """``send()``; if the records cannot be encoded as JSON, the error names the first bad one."""
-    try:
-        return send()
-    except InvalidArgumentError:
-        check_sendable(records, wires, "records")
-        raise

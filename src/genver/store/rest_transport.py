@@ -90,6 +90,15 @@ def items_of(items: object, cls: type[T], what: str, to_wire: Callable[[T], W]) 
     return out
 
 
+def sent(items: Sequence[object], wires: Sequence[w.Wire], what: str, send: Callable[[], T]) -> T:
+    """``send()``; if the batch cannot be encoded as JSON, the error names the first bad item."""
+    try:
+        return send()
+    except InvalidArgumentError:
+        check_sendable(items, wires, what)
+        raise
+
+
 def check_sendable(items: Sequence[object], wires: Sequence[w.Wire], what: str) -> None:
     """Name the first item JSON cannot carry (called once a batch failed to serialize)."""
     for item, wire in zip(items, wires, strict=True):
