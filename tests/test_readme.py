@@ -18,7 +18,12 @@ def _blocks(lang: str) -> list[str]:
 def test_readme_starts_with_the_two_commands() -> None:
     bash = _blocks("bash")
     assert bash[0].strip() == "pip install -e . && genver quickstart"
-    assert bash[1].strip() == 'pip install -e ".[dev]" && pytest'
+    assert bash[1].strip() == 'pip install -e ".[dev]" && pytest -n auto'
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    ci = (README.parent / ".ci" / "run").read_text()
+    assert "\npytest -n auto\n" in ci
 
 
 def test_readme_python_examples_run(tmp_path: Path) -> None:
