@@ -42,8 +42,6 @@ class LoggedModelStatus(str, enum.Enum):
     @classmethod
     def from_value(cls, value: object) -> LoggedModelStatus:
         """Accept a member, its name, MLflow's proto name or its integer code."""
-        from genver.exceptions import InvalidArgumentError
-
         if isinstance(value, LoggedModelStatus):
             return value
         if isinstance(value, int) and not isinstance(value, bool):
@@ -54,6 +52,8 @@ class LoggedModelStatus(str, enum.Enum):
             name = _PROTO_NAMES.get(value.upper(), value.upper())
             if name in cls.__members__:
                 return cls[name]
+        from genver.exceptions import InvalidArgumentError
+
         allowed = ", ".join(repr(s.value) for s in cls)
         raise InvalidArgumentError(f"Invalid LoggedModel status {value!r}: expected one of {allowed}.")
 
