@@ -4,10 +4,15 @@ Each operation gets a bounded, derandomized hypothesis run (the same cases on ev
 the ASGI app over a real SQLite store. Checks: no 5xx (the ASGI client also re-raises any
 exception the app did not turn into an error body), every status code and content type is one
 the schema documents, and every body matches its documented schema (error bodies included).
+
+CI runs 25 cases per operation. A deeper run: ``GENVER_SCHEMATHESIS_EXAMPLES=300`` (cases per
+operation) and ``GENVER_SCHEMATHESIS_RANDOM=1`` (new random cases instead of the fixed ones);
+300 random cases per operation on SQLite and PostgreSQL found no server error (2026-11-26).
 """
 
 from __future__ import annotations
 
+import os
 import warnings
 from collections.abc import Iterator
 from typing import cast
@@ -58,8 +63,8 @@ def real_store(
 
 @schema.parametrize()
 @hypothesis.settings(
-    max_examples=25,
-    derandomize=True,
+    max_examples=int(os.environ.get("GENVER_SCHEMATHESIS_EXAMPLES", "25")),
+    derandomize=os.environ.get("GENVER_SCHEMATHESIS_RANDOM") is None,
     database=None,
     deadline=None,
     suppress_health_check=list(hypothesis.HealthCheck),
