@@ -394,3 +394,37 @@ def test_arbitrary_attributes_are_stored(
     assert not response(r).HasField("partial_success")
     stored = sql_store.get_trace(TID).data.spans[0].attributes
     assert set(named) <= set(stored)
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=10), inner, max_size=3),
+    max_leaves=10,
+)
+_SPAN_FIELDS = (
+    "traceId", "spanId", "parentSpanId", "name", "kind", "startTimeUnixNano", "endTimeUnixNano",
+    "attributes", "events", "status", "links", "flags", "traceState",
+)  # fmt: skip
+_hex_or_junk = st.sampled_from([TRACE, ROOT, "", "zz", "00" * 16]) | _json
+_span_json = st.fixed_dictionaries(
+    {},
+    optional={f: (_hex_or_junk if f.endswith("Id") else _json) for f in _SPAN_FIELDS},
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    spans=st.lists(_span_json, max_size=3),
+    resource=_json,
+    raw=st.binary(max_size=64),
+    media=st.sampled_from(["json", "protobuf-junk"]),
+)
+def test_no_otlp_body_is_a_server_error(
+    client: TestClient, spans: list[Any], resource: Any, raw: bytes, media: str
+) -> None:
+    if media == "json":
+        body = {"resourceSpans": [{"resource": resource, "scopeSpans": [{"spans": spans}]}]}
+        r = client.post("/v1/traces", content=json.dumps(body), headers={"content-type": "application/json"})
+    else:
+        r = client.post("/v1/traces", content=raw, headers=PB)
+    assert r.status_code in (200, 400), (r.status_code, r.content[:300])
