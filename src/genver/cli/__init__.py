@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from genver.cli import compare, server, traces
+from genver.cli import compare, runs, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 
 app = typer.Typer(help="genver: version tracking for GenAI applications.", no_args_is_help=True)
@@ -20,6 +20,7 @@ app.add_typer(models_app, name="models")
 app.add_typer(experiments_app, name="experiments")
 app.add_typer(db_app, name="db")
 app.add_typer(traces.app, name="traces")
+app.add_typer(runs.app, name="runs")
 models_app.command("compare")(compare.models_compare)
 app.command("gate")(compare.gate_command)
 app.command("server")(server.server)
