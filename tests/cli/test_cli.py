@@ -3,27 +3,12 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from genver.cli import app
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    for var in (
-        "GENVER_TRACKING_URI",
-        "MLFLOW_TRACKING_URI",
-        "GENVER_ACTIVE_MODEL_ID",
-        "MLFLOW_ACTIVE_MODEL_ID",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    return f"sqlite:///{tmp_path}/cli.db"
 
 
 def test_quickstart_creates_three_compared_versions(uri: str) -> None:

@@ -19,21 +19,8 @@ runner = CliRunner()
 QUESTIONS = [f"what is {i} + {i}?" for i in range(30)]
 
 
-@pytest.fixture
-def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    for var in (
-        "GENVER_TRACKING_URI",
-        "MLFLOW_TRACKING_URI",
-        "GENVER_ACTIVE_MODEL_ID",
-        "MLFLOW_ACTIVE_MODEL_ID",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    return f"sqlite:///{tmp_path}/t.db"
-
-
 def build(tmp_path: Path, fill: Callable[[Genver], None]) -> None:
-    gv = make_genver(tmp_path)
+    gv = make_genver(tmp_path, "cli.db")  # the database of the `uri` fixture
     try:
         fill(gv)
     finally:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from genver.cli import app
@@ -13,25 +11,19 @@ from genver.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    for var in (
-        "GENVER_TRACKING_URI",
-        "MLFLOW_TRACKING_URI",
-        "GENVER_ACTIVE_MODEL_ID",
-        "MLFLOW_ACTIVE_MODEL_ID",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    uri = f"sqlite:///{tmp_path}/cli.db"
-    result = runner.invoke(app, ["quickstart", "--tracking-uri", uri])
-    assert result.exit_code == 0, result.output
-    return uri
-
-
-def test_runs_list_and_show(uri: str) -> None:
+def test_runs_list_and_show(quickstart_uri: str) -> None:
     listed = runner.invoke(
-        app, ["runs", "list", "--experiment", "genver-quickstart", "--format", "json", "--tracking-uri", uri]
+        app,
+        [
+            "runs",
+            "list",
+            "--experiment",
+            "genver-quickstart",
+            "--format",
+            "json",
+            "--tracking-uri",
+            quickstart_uri,
+        ],
     )
     assert listed.exit_code == 0, listed.output
     runs = json.loads(listed.output)
@@ -52,20 +44,23 @@ def test_runs_list_and_show(uri: str) -> None:
             "--format",
             "json",
             "--tracking-uri",
-            uri,
+            quickstart_uri,
         ],
     )
     assert filtered.exit_code == 0, filtered.output
     assert best["run_id"] in {r["run_id"] for r in json.loads(filtered.output)}
 
-    shown = runner.invoke(app, ["runs", "show", best["run_id"], "--tracking-uri", uri])
+    shown = runner.invoke(app, ["runs", "show", best["run_id"], "--tracking-uri", quickstart_uri])
     assert shown.exit_code == 0, shown.output
     assert "exact_match/mean" in shown.output and best["run_name"] in shown.output
-    table = runner.invoke(app, ["runs", "list", "--experiment", "genver-quickstart", "--tracking-uri", uri])
+    table = runner.invoke(
+        app,
+        ["runs", "list", "--experiment", "genver-quickstart", "--tracking-uri", quickstart_uri],
+    )
     assert table.exit_code == 0 and best["run_id"] in table.output
 
 
-def test_runs_show_of_an_unknown_id_is_a_clear_error(uri: str) -> None:
-    result = runner.invoke(app, ["runs", "show", "0" * 32, "--tracking-uri", uri])
+def test_runs_show_of_an_unknown_id_is_a_clear_error(quickstart_uri: str) -> None:
+    result = runner.invoke(app, ["runs", "show", "0" * 32, "--tracking-uri", quickstart_uri])
     assert result.exit_code != 0
     assert "0" * 32 in str(result.exception) + result.output

@@ -13,22 +13,6 @@ from genver.cli import app
 runner = CliRunner()
 
 
-@pytest.fixture
-def uri(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
-    monkeypatch.chdir(tmp_path)
-    for var in (
-        "GENVER_TRACKING_URI",
-        "MLFLOW_TRACKING_URI",
-        "GENVER_ACTIVE_MODEL_ID",
-        "MLFLOW_ACTIVE_MODEL_ID",
-    ):
-        monkeypatch.delenv(var, raising=False)
-    uri = f"sqlite:///{tmp_path}/cli.db"
-    result = runner.invoke(app, ["quickstart", "--tracking-uri", uri])
-    assert result.exit_code == 0, result.output
-    return uri
-
-
 def test_quickstart_reports_traces_per_version(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = runner.invoke(app, ["quickstart", "--tracking-uri", f"sqlite:///{tmp_path}/q.db"])
@@ -37,10 +21,19 @@ def test_quickstart_reports_traces_per_version(tmp_path: Path, monkeypatch: pyte
     assert result.output.count(" 12 ") >= 3  # 12 traces for each of the three versions
 
 
-def test_traces_stats_json(uri: str) -> None:
+def test_traces_stats_json(quickstart_uri: str) -> None:
     result = runner.invoke(
         app,
-        ["traces", "stats", "--experiment", "genver-quickstart", "--format", "json", "--tracking-uri", uri],
+        [
+            "traces",
+            "stats",
+            "--experiment",
+            "genver-quickstart",
+            "--format",
+            "json",
+            "--tracking-uri",
+            quickstart_uri,
+        ],
     )
     assert result.exit_code == 0, result.output
     stats = json.loads(result.output)
@@ -54,7 +47,7 @@ def test_traces_stats_json(uri: str) -> None:
     assert costs[-1] > 10 * costs[0]
 
 
-def test_traces_list_by_version_and_show(uri: str) -> None:
+def test_traces_list_by_version_and_show(quickstart_uri: str) -> None:
     listed = runner.invoke(
         app,
         [
@@ -67,27 +60,36 @@ def test_traces_list_by_version_and_show(uri: str) -> None:
             "--format",
             "json",
             "--tracking-uri",
-            uri,
+            quickstart_uri,
         ],
     )
     assert listed.exit_code == 0, listed.output
     traces = json.loads(listed.output)
     assert len(traces) == 12
     assert len({t["model_id"] for t in traces}) == 1
-    shown = runner.invoke(app, ["traces", "show", traces[0]["trace_id"], "--tracking-uri", uri])
+    shown = runner.invoke(app, ["traces", "show", traces[0]["trace_id"], "--tracking-uri", quickstart_uri])
     assert shown.exit_code == 0, shown.output
     for name in ("faq-bot", "retrieve", "compose", "CHAT_MODEL"):
         assert name in shown.output
     as_json = runner.invoke(
-        app, ["traces", "show", traces[0]["trace_id"], "--format", "json", "--tracking-uri", uri]
+        app,
+        [
+            "traces",
+            "show",
+            traces[0]["trace_id"],
+            "--format",
+            "json",
+            "--tracking-uri",
+            quickstart_uri,
+        ],
     )
     assert {s["name"] for s in json.loads(as_json.output)["spans"]} == {"faq-bot", "retrieve", "compose"}
 
 
-def test_traces_errors(uri: str) -> None:
-    missing = runner.invoke(app, ["traces", "show", "tr-" + "0" * 32, "--tracking-uri", uri])
+def test_traces_errors(quickstart_uri: str) -> None:
+    missing = runner.invoke(app, ["traces", "show", "tr-" + "0" * 32, "--tracking-uri", quickstart_uri])
     assert missing.exit_code == 1 and "No trace" in missing.output
-    bad = runner.invoke(app, ["traces", "stats", "--since", "yesterday", "--tracking-uri", uri])
+    bad = runner.invoke(app, ["traces", "stats", "--since", "yesterday", "--tracking-uri", quickstart_uri])
     assert bad.exit_code != 0 and "yesterday" in str(bad.exception)
     filtered = runner.invoke(
         app,
@@ -101,7 +103,7 @@ def test_traces_errors(uri: str) -> None:
             "--format",
             "json",
             "--tracking-uri",
-            uri,
+            quickstart_uri,
         ],
     )
     assert json.loads(filtered.output) == []
