@@ -126,7 +126,7 @@ class TracingAPI(ModelsAPI):
     def model_prices(self) -> Any:
         """The price table used for trace costs (``set_model_prices`` extends it)."""
         if self._prices is None:
-            from genver.tracing.costs import PriceTable
+            from genver.trace_summary import PriceTable
 
             table = PriceTable()
             path = MODEL_PRICES_FILE.get(self._environ)
