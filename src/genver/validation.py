@@ -23,7 +23,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 def check_model_name(name: object) -> str | None:
     """A version name: any text but empty/blank, control characters or over 256 characters.
 
-    Unlike MLflow, ``.``, ``/``, ``:`` and quotes are allowed, so ``my-agent-v1.0`` works.
+    Unlike MLflow, ``.``, ``/``, ``:`` and quotes are allowed, so ``my-agent-v1.0`` works. A
+    leading ``@`` is not: ``@production`` is an alias, wherever a version is named.
     """
     if name is None:
         return None
@@ -33,6 +34,11 @@ def check_model_name(name: object) -> str | None:
         )
     if not name.strip():
         raise InvalidArgumentError(f"Invalid version name {name!r}: it must contain a non-space character.")
+    if name.startswith("@"):
+        raise InvalidArgumentError(
+            f"Invalid version name {name!r}: names cannot start with '@', which marks an alias "
+            "such as '@production'; e.g. 'production-v1'."
+        )
     if _CONTROL.search(name):
         raise InvalidArgumentError(
             f"Invalid version name {name!r}: control characters (newlines, tabs, NUL) are not allowed."

@@ -108,10 +108,13 @@ def models_show(
 ) -> None:
     """Show one version: status, params, tags and metrics."""
     gv = genver_for(tracking_uri)
-    found = find_model(gv, model, experiment_id(gv, experiment))
-    if found is None:
-        console.print(f"[red]No version {model!r} found[/] (by id, or by name in the experiment).")
-        raise typer.Exit(1)
+    from genver.exceptions import NotFoundError
+
+    try:
+        found = find_model(gv, model, experiment_id(gv, experiment))
+    except NotFoundError as exc:
+        console.print(f"[red]{exc}[/]")
+        raise typer.Exit(1) from None
     if fmt == "json":
         typer.echo(json.dumps(_model_json(found), indent=2))
         return

@@ -43,21 +43,12 @@ def experiment_id(gv: Any, experiment: str | None) -> str:
 
 
 def find_model(gv: Any, ref: str, exp_id: str) -> Any:
-    """A version by id (``m-...``) or, failing that, by name in the experiment; None if neither."""
-    from genver.exceptions import NotFoundError
+    """A version by id, alias or name (latest of that name in the experiment); one that does not
+    exist is a ``NotFoundError`` naming it (``main`` prints it in one line)."""
+    from genver.client.refs import resolve_model
 
-    if ref.startswith("m-"):
-        try:
-            return gv.get_logged_model(ref)
-        except NotFoundError:
-            pass
-    return gv.client.store.find_logged_model(experiment_id=exp_id, name=ref)
+    return resolve_model(gv.client, ref, experiment_id=exp_id)
 
 
 def model_ref(gv: Any, ref: str, exp_id: str) -> str:
-    from genver.exceptions import NotFoundError
-
-    found = find_model(gv, ref, exp_id)
-    if found is None:
-        raise NotFoundError(f"No version {ref!r} (by id, or by name in experiment {exp_id!r}).")
-    return str(found.model_id)
+    return str(find_model(gv, ref, exp_id).model_id)

@@ -13,8 +13,9 @@ from typing import Any
 from genver import context as ctx
 from genver.client import GenverClient
 from genver.config import DEFAULT_TRACKING_URI, EXPERIMENT_ID, EXPERIMENT_NAME, TRACKING_USER
-from genver.entities import Experiment, PagedList, ViewType
-from genver.exceptions import AlreadyExistsError, InvalidArgumentError, NotFoundError
+from genver.entities import Experiment, ViewType
+from genver.entities.paged_list import collect_pages
+from genver.exceptions import AlreadyExistsError, GenverError, InvalidArgumentError, NotFoundError
 from genver.gitinfo import cached_git_info
 from genver.store.base import Store
 from genver.validation import check_int
@@ -24,7 +25,11 @@ _MAX_REMEMBERED_RUNS = 10_000
 
 
 class FluentBase:
-    """State shared by the fluent mixins: the client (opened lazily) and the context."""
+    """State shared by the fluent mixins: the client (opened lazily) and the context.
+
+    Each topic mixin (``runs.py``, ``models.py``, ``tracing.py``) sits directly on this class, and
+    ``Genver`` lists them all; the few methods one topic needs from another are declared here.
+    """
 
     def __init__(
         self,
@@ -47,6 +52,7 @@ class FluentBase:
         self._env_models: dict[tuple[str, str], str] = {}
         self._env_lock = threading.Lock()
         self._env_failed: dict[tuple[str, str], float] = {}  # (uri, value) -> monotonic time
+        self._env_errors: dict[tuple[str, str], GenverError] = {}  # (uri, value) -> last failure
         self._datasets_logged: set[tuple[str, str, str]] = set()
         # (tracking URI, run id) -> the run's experiment id, which never changes: asking the
         # store for the whole run (five statements) just for it made every call in a run slow.
@@ -151,20 +157,11 @@ class FluentBase:
         """All experiments matching the filter (every page, up to ``max_results``)."""
         if max_results is not None:
             check_int(max_results, "max_results", minimum=1)
-        out: list[Experiment] = []
-        token: str | None = None
-        while True:
-            page: PagedList[Experiment] = self.client.search_experiments(
-                view_type,
-                min(1000, max_results - len(out)) if max_results else 1000,
-                filter_string,
-                order_by,
-                token,
-            )
-            out.extend(page)
-            token = page.token
-            if not token or (max_results is not None and len(out) >= max_results):
-                return out
+        client = self.client
+        return collect_pages(
+            lambda size, token: client.search_experiments(view_type, size, filter_string, order_by, token),
+            max_results,
+        )
 
     @property
     def environ(self) -> MutableMapping[str, str]:
@@ -200,6 +197,15 @@ class FluentBase:
             self._run_experiments.clear()  # a bound, not an LRU: runs are asked for again cheaply
         self._run_experiments[(self.get_tracking_uri(), run_id)] = experiment_id
 
+    # -- declared for the other topics; implemented in fluent/models.py ---------------------------
+    def get_active_model_id(self) -> str | None:
+        """The id of the active version in this context, or None."""
+        raise NotImplementedError
+
+    def _env_model_id(self, *, strict: bool = False) -> str | None:
+        """The version ``GENVER_ACTIVE_MODEL_ID`` / ``MLFLOW_ACTIVE_MODEL_ID`` names, resolved once."""
+        raise NotImplementedError
+
     def _context_tags(self) -> dict[str, str]:
         """``mlflow.user``, ``mlflow.source.*`` and git tags, computed once per process."""
         if self._context_tags_cache is None:
@@ -217,6 +223,11 @@ class FluentBase:
                     tags["mlflow.source.git.branch"] = git.branch
             self._context_tags_cache = tags
         return dict(self._context_tags_cache)
+
+
+def check_output_format(output_format: str) -> None:
+    if output_format not in ("list", "pandas"):
+        raise InvalidArgumentError(f"Invalid output_format {output_format!r}: expected 'list' or 'pandas'.")
 
 
 def not_found(exc: NotFoundError) -> bool:

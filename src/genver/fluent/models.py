@@ -8,11 +8,13 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
+from genver.client.refs import find_model, parse_model_ref, resolve_model
 from genver.config import ACTIVE_MODEL_ENV_VARS, ACTIVE_MODEL_ID
 from genver.context import ActiveModel, ModelFrame
 from genver.entities import LoggedModel, LoggedModelStatus
+from genver.entities.paged_list import collect_pages
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
-from genver.fluent.runs import RunsAPI, _check_format
+from genver.fluent.base import FluentBase, check_output_format
 from genver.validation import check_model_name, check_params, check_tags
 
 if TYPE_CHECKING:
@@ -25,7 +27,9 @@ ENV_RETRY_SECONDS = 30.0
 _MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(LoggedModel))
 
 
-class ModelsAPI(RunsAPI):
+class ModelsAPI(FluentBase):
+    """Versions: the active one (set in code or from the environment), creating, reading, searching."""
+
     # -- the active version -------------------------------------------------------------------
     def set_active_model(self, *, name: str | None = None, model_id: str | None = None) -> ActiveModel:
         """Make a version active: traces and metrics link to it.
@@ -61,23 +65,25 @@ class ModelsAPI(RunsAPI):
         return ActiveModel(**fields, set_by_user=set_by_user, _context=self._models, _activation=activation)
 
     def _get_or_create_by_name(self, name: str) -> LoggedModel:
-        check_model_name(name)
         exp_id = self.current_experiment_id()
-        found = self.client.store.find_logged_model(experiment_id=exp_id, name=name)
+        if parse_model_ref(name).kind == "alias":  # "@production": resolved, never created
+            return resolve_model(self.client, name, experiment_id=exp_id)
+        check_model_name(name)
+        found = self.client.find_logged_model(exp_id, name)
         if found is not None:
             return found
         log.info("LoggedModel %r does not exist in experiment %s: creating it.", name, exp_id)
         return self.create_external_model(name=name, experiment_id=exp_id, _reuse_latest=True)
 
     def get_active_model_id(self) -> str | None:
-        """The id of the active version in this context, or None (the env var is resolved once)."""
+        """The id of the active version in this context, or None.
+
+        The environment variable is resolved once; one naming a model id or alias that does not
+        exist raises ``NotFoundError`` here (tracing only logs it)."""
         frame = self._models.current()
         if frame is not None:
             return frame.model_id
-        return self._env_model_id()
-
-    def _active_model_id_for_logging(self) -> str | None:
-        return self.get_active_model_id()
+        return self._env_model_id(strict=True)
 
     def active_model_id_for_tracing(self) -> str | None:
         """The version a trace starting now links to (with the worker-thread fallback)."""
@@ -92,11 +98,13 @@ class ModelsAPI(RunsAPI):
             self._environ.pop(var, None)
         self._models.clear()
 
-    def _env_model_id(self) -> str | None:
-        """Resolve ``GENVER_ACTIVE_MODEL_ID`` / ``MLFLOW_ACTIVE_MODEL_ID`` once: an existing id,
-        else a version name (created if missing) in the active experiment. Never raises; after a
-        failure (store unreachable) it answers None at once and retries after a pause, so an app
-        that starts traces while the store is down is not slowed by a reconnect on every call."""
+    def _env_model_id(self, *, strict: bool = False) -> str | None:
+        """Resolve ``GENVER_ACTIVE_MODEL_ID`` / ``MLFLOW_ACTIVE_MODEL_ID`` once (``genver.client.refs``):
+        an existing id, an alias, else a version name (created if missing) in the active
+        experiment. After a failure (store unreachable) it answers None at once and retries after a
+        pause, so an app that starts traces while the store is down is not slowed by a reconnect
+        on every call. It raises only with ``strict``, and only ``NotFoundError`` (an id or alias
+        that matches no version), which is remembered like any failure."""
         value = ACTIVE_MODEL_ID.get(self._environ)
         if value is None:
             return None
@@ -104,16 +112,17 @@ class ModelsAPI(RunsAPI):
         key = (self.get_tracking_uri(), value)
         if key in cache:
             return cache[key]
-        if self._env_retry_pending(key):
+        if self._env_retry_pending(key, strict):
             return None
         with self._env_lock:
             if key in cache:
                 return cache[key]
-            if self._env_retry_pending(key):
+            if self._env_retry_pending(key, strict):
                 return None
             try:
                 resolved = self._resolve_model_ref(value)
             except GenverError as exc:
+                self._env_errors[key] = exc
                 if key not in self._env_failed:
                     log.warning(
                         "Could not resolve active model %r from the environment (will retry in %ss): %s",
@@ -122,22 +131,27 @@ class ModelsAPI(RunsAPI):
                         exc,
                     )
                 self._env_failed[key] = time.monotonic()
+                if strict and isinstance(exc, NotFoundError):
+                    raise
                 return None
             self._env_failed.pop(key, None)
+            self._env_errors.pop(key, None)
             cache[key] = resolved
             return resolved
 
-    def _env_retry_pending(self, key: tuple[str, str]) -> bool:
+    def _env_retry_pending(self, key: tuple[str, str], strict: bool) -> bool:
         failed_at = self._env_failed.get(key)
-        return failed_at is not None and time.monotonic() - failed_at < ENV_RETRY_SECONDS
+        if failed_at is None or time.monotonic() - failed_at >= ENV_RETRY_SECONDS:
+            return False
+        error = self._env_errors.get(key)
+        if strict and isinstance(error, NotFoundError):
+            raise error
+        return True
 
     def _resolve_model_ref(self, value: str) -> str:
-        if value.startswith("m-"):
-            try:
-                return self.client.get_logged_model(value).model_id
-            except NotFoundError:
-                pass
-        return self._get_or_create_by_name(value).model_id
+        """An id or alias must exist; a name is the latest version of it, created if missing."""
+        found = find_model(self.client, value, experiment_id=self.current_experiment_id())
+        return found.model_id if found is not None else self._get_or_create_by_name(value).model_id
 
     # -- creating versions ---------------------------------------------------------------------
     def create_external_model(
@@ -208,13 +222,13 @@ class ModelsAPI(RunsAPI):
                 experiment_id = self.current_experiment_id()
         all_tags = self._context_tags()
         all_tags.update(tags or {})
-        model = self.client.store.create_logged_model(
-            experiment_id=str(experiment_id),
-            name=name,
-            model_type=model_type,
-            source_run_id=source_run_id,
-            params=params,
-            tags=all_tags,
+        model = self.client.create_logged_model(
+            str(experiment_id),
+            name,
+            source_run_id,
+            all_tags,
+            params,
+            model_type,
             status=status,
             reuse_latest_by_name=reuse,
         )
@@ -275,7 +289,7 @@ class ModelsAPI(RunsAPI):
         >>> genver.search_logged_models(filter_string="params.llm = 'gpt-4' AND tags.env = 'prod'",
         ...                              output_format="list")  # doctest: +SKIP
         """
-        _check_format(output_format)
+        check_output_format(output_format)
         if max_results is not None and (
             isinstance(max_results, bool) or not isinstance(max_results, int) or max_results < 1
         ):
@@ -283,15 +297,13 @@ class ModelsAPI(RunsAPI):
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]  # one id, not a sequence of characters
         ids = [str(e) for e in experiment_ids] if experiment_ids else [self.current_experiment_id()]
-        models: list[LoggedModel] = []
-        token: str | None = None
-        while max_results is None or len(models) < max_results:
-            page_size = 1000 if max_results is None else min(1000, max_results - len(models))
-            page = self.client.search_logged_models(ids, filter_string, datasets, page_size, order_by, token)
-            models.extend(page)
-            token = page.token
-            if not token:
-                break
+        client = self.client
+        models: list[LoggedModel] = collect_pages(
+            lambda size, token: client.search_logged_models(
+                ids, filter_string, datasets, size, order_by, token
+            ),
+            max_results,
+        )
         if output_format == "list":
             return models
         from genver.fluent.frames import models_frame

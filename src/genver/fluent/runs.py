@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from genver.entities import Dataset, Run, RunStatus, ViewType
+from genver.entities.paged_list import collect_pages
 from genver.exceptions import InvalidArgumentError
-from genver.fluent.base import FluentBase
+from genver.fluent.base import FluentBase, check_output_format
 from genver.ids import now_ms
 from genver.validation import check_int
 
@@ -110,7 +111,7 @@ class RunsAPI(FluentBase):
         experiment_names: Sequence[str] | None = None,
     ) -> list[Run] | pd.DataFrame:
         """Runs matching the filter, as a DataFrame (default) or a list."""
-        _check_format(output_format)
+        check_output_format(output_format)
         check_int(max_results, "max_results", minimum=1)
         if isinstance(experiment_ids, (str, int)):
             experiment_ids = [str(experiment_ids)]  # one id, not a sequence of characters
@@ -127,16 +128,17 @@ class RunsAPI(FluentBase):
             ids = [e.experiment_id for e in self.search_experiments(view_type=ViewType.ALL)]
         else:
             ids = [self.current_experiment_id()]
-        runs: list[Run] = []
-        token: str | None = None
-        while ids and len(runs) < max_results:
-            page = self.client.search_runs(
-                ids, filter_string, run_view_type, min(1000, max_results - len(runs)), order_by, token
+        client = self.client
+        runs: list[Run] = (
+            collect_pages(
+                lambda size, token: client.search_runs(
+                    ids, filter_string, run_view_type, size, order_by, token
+                ),
+                max_results,
             )
-            runs.extend(page)
-            token = page.token
-            if not token:
-                break
+            if ids
+            else []
+        )
         if output_format == "list":
             return runs
         from genver.fluent.frames import runs_frame
@@ -209,7 +211,7 @@ class RunsAPI(FluentBase):
                 f"Invalid dataset {dataset!r}: expected genver.data.from_pandas(...) or from_dict(...)."
             )
         run = self._run_for_logging(run_id)
-        mid = model_id if model_id is not None else self._active_model_id_for_logging()
+        mid = model_id if model_id is not None else self.get_active_model_id()
         ts = now_ms() if timestamp is None else timestamp
         name = dataset.name if dataset else None
         digest = dataset.digest if dataset else None
@@ -223,11 +225,3 @@ class RunsAPI(FluentBase):
         if key not in self._datasets_logged:
             self.client.log_inputs(run_id, datasets=[dataset])
             self._datasets_logged.add(key)
-
-    def _active_model_id_for_logging(self) -> str | None:  # overridden by ModelsAPI
-        return None
-
-
-def _check_format(output_format: str) -> None:
-    if output_format not in ("list", "pandas"):
-        raise InvalidArgumentError(f"Invalid output_format {output_format!r}: expected 'list' or 'pandas'.")

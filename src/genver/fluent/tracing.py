@@ -10,6 +10,8 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from genver.client import GenverClient
+from genver.client.traces import register_trace_flusher
 from genver.config import (
     MODEL_PRICES_FILE,
     OTLP_ENDPOINT,
@@ -22,10 +24,9 @@ from genver.config import (
 )
 from genver.entities import SpanType, Trace, TraceStats
 from genver.entities import trace as keys
+from genver.entities.paged_list import collect_pages
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
-from genver.fluent.models import ModelsAPI
-from genver.fluent.runs import _check_format
-from genver.store.base import Store
+from genver.fluent.base import FluentBase, check_output_format
 from genver.tracing.decorator import make_trace
 
 if TYPE_CHECKING:
@@ -79,7 +80,9 @@ class _NoopSpan:
         return lambda *a, **k: None
 
 
-class TracingAPI(ModelsAPI):
+class TracingAPI(FluentBase):
+    """Tracing: ``@trace``, spans, the background exporter, and reading traces back."""
+
     _runtime: Tracing | None = None
     _runtime_lock = threading.Lock()
     _prices: Any = None
@@ -186,8 +189,8 @@ class TracingAPI(ModelsAPI):
     def trace_context_metadata(self) -> dict[str, str]:
         return {k: v for k, v in self._context_tags().items() if k.startswith("mlflow.")}
 
-    def trace_store(self) -> Store:
-        return self.client.store
+    def trace_client(self) -> GenverClient:
+        return self.client
 
     # -- public API --------------------------------------------------------------------------------
     @overload
@@ -318,7 +321,7 @@ class TracingAPI(ModelsAPI):
         if flush:
             self.flush_trace_async_logging()
         try:
-            return self.client.store.get_trace(trace_id)
+            return self.client.get_trace(trace_id)
         except NotFoundError:
             if not silent:
                 log.warning("Trace %r not found.", trace_id)
@@ -343,45 +346,30 @@ class TracingAPI(ModelsAPI):
         >>> genver.search_traces(model_id=model.model_id, return_type="list")  # doctest: +SKIP
         """
         return_type = return_type or "pandas"
-        _check_format(
+        check_output_format(
             "list" if return_type == "list" else "pandas" if return_type == "pandas" else return_type
         )
         if model_id is not None and filter_string:
             raise InvalidArgumentError("Pass either model_id or filter_string to search_traces, not both.")
         if flush:
             self.flush_trace_async_logging()
-        from genver.search.parser import quote
-
-        clauses = []
-        if model_id is not None:
-            clauses.append(f"metadata.`{keys.MODEL_ID_KEY}` = {quote(model_id)}")
-        if run_id is not None:
-            clauses.append(f"metadata.`{keys.SOURCE_RUN_KEY}` = {quote(run_id)}")
-        if filter_string:
-            from genver.search.ast import TRACES
-            from genver.search.parser import parse_filter
-
-            parse_filter(filter_string, TRACES)  # errors point into the user's own text
-            clauses.append(f"({filter_string})" if clauses else filter_string)
+        client = self.client
         ids = [str(e) for e in (experiment_ids or locations or [])] or self._trace_experiments(
             model_id, run_id
         )
-        traces: list[Trace] = []
-        token: str | None = None
-        while max_results is None or len(traces) < max_results:
-            size = 1000 if max_results is None else min(1000, max_results - len(traces))
-            page = self.client.store.search_traces(
-                experiment_ids=ids,
-                filter_string=" AND ".join(clauses) or None,
-                max_results=size,
-                order_by=order_by,
-                page_token=token,
+        traces: list[Trace] = collect_pages(
+            lambda size, token: client.search_traces(
+                ids,
+                filter_string,
+                size,
+                order_by,
+                token,
+                run_id=run_id,
                 include_spans=include_spans,
-            )
-            traces.extend(page)
-            token = page.token
-            if not token:
-                break
+                model_id=model_id,
+            ),
+            max_results,
+        )
         if return_type == "list":
             return traces
         from genver.fluent.frames import traces_frame
@@ -406,12 +394,7 @@ class TracingAPI(ModelsAPI):
         trace_ids: Sequence[str] | None = None,
     ) -> int:
         """Delete traces by id, or older than a timestamp (at most ``max_traces``); returns the count."""
-        return self.client.store.delete_traces(
-            experiment_id=str(experiment_id),
-            max_timestamp_millis=max_timestamp_millis,
-            max_traces=max_traces,
-            trace_ids=trace_ids,
-        )
+        return self.client.delete_traces(str(experiment_id), max_timestamp_millis, max_traces, trace_ids)
 
     def get_trace_stats(
         self,
@@ -425,14 +408,7 @@ class TracingAPI(ModelsAPI):
         store over ``[start_time, end_time)`` (ms)."""
         if flush:
             self.flush_trace_async_logging()
-        if isinstance(model_ids, str):
-            model_ids = [model_ids]
-        return self.client.store.trace_stats(
-            experiment_ids=[str(e) for e in experiment_ids] if experiment_ids else None,
-            model_ids=list(model_ids) if model_ids else None,
-            start_time=start_time,
-            end_time=end_time,
-        )
+        return self.client.get_trace_stats(model_ids or None, experiment_ids or None, start_time, end_time)
 
 
 def _text(value: Any, key: object) -> str:
@@ -455,6 +431,15 @@ def _flush_all_at_exit() -> None:
 
 
 atexit.register(_flush_all_at_exit)
+
+
+def _flush_all() -> None:
+    """``GenverClient(...).get_trace(..., flush=True)`` and friends: export what is queued."""
+    for api in list(_instances):
+        api.flush_trace_async_logging()
+
+
+register_trace_flusher(_flush_all)
 
 
 def _after_fork() -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from genver.data import digest_of
 from genver.entities import Assessment, DatasetRecord, EvaluationDataset, Trace
+from genver.entities.paged_list import collect_pages
 from genver.exceptions import InvalidArgumentError, NotFoundError
 
 if TYPE_CHECKING:
@@ -72,12 +73,7 @@ def create_dataset(
         raise InvalidArgumentError(f"Invalid tags {tags!r}: expected a dict of tag name to value.")
     clean = to_records(records) if records is not None else []
     exp_id = str(experiment_id) if experiment_id is not None else gv.current_experiment_id()
-    return gv.client.store.create_eval_dataset(
-        name=name,
-        experiment_id=exp_id,
-        records=clean,
-        tags={str(k): str(v) for k, v in (tags or {}).items()},
-    )
+    return gv.client.create_dataset(name, exp_id, tags, records=clean)
 
 
 def add_records(dataset_id: str, records: Any, *, genver: Genver | None = None) -> EvaluationDataset:
@@ -88,7 +84,7 @@ def add_records(dataset_id: str, records: Any, *, genver: Genver | None = None) 
     True
     """
     gv = resolve_genver(genver)
-    return gv.client.store.add_eval_dataset_records(check_dataset_id(dataset_id), to_records(records))
+    return gv.client.merge_dataset_records(dataset_id, to_records(records))
 
 
 def get_dataset(
@@ -107,16 +103,14 @@ def get_dataset(
     if (dataset_id is None) == (name is None):
         raise InvalidArgumentError("Pass exactly one of dataset_id or name to get_dataset.")
     if dataset_id is not None:
-        return gv.client.store.get_eval_dataset(check_dataset_id(dataset_id))
+        return gv.client.get_dataset(dataset_id)
     from genver.search.parser import quote
 
     exp_id = str(experiment_id) if experiment_id is not None else gv.current_experiment_id()
-    page = gv.client.store.search_eval_datasets(
-        experiment_ids=[exp_id], filter_string=f"name = {quote(str(name))}", max_results=1
-    )
+    page = gv.client.search_datasets([exp_id], f"name = {quote(str(name))}", max_results=1)
     if not page:
         raise NotFoundError(f"No evaluation dataset named {name!r} in experiment {exp_id!r}.")
-    return gv.client.store.get_eval_dataset(page[0].dataset_id)
+    return gv.client.get_dataset(page[0].dataset_id)
 
 
 def search_datasets(
@@ -141,27 +135,15 @@ def search_datasets(
     if isinstance(experiment_ids, (str, int)):
         experiment_ids = [str(experiment_ids)]
     ids = [str(e) for e in experiment_ids] if experiment_ids else [gv.current_experiment_id()]
-    out: list[EvaluationDataset] = []
-    token: str | None = None
-    while max_results is None or len(out) < max_results:
-        size = 1000 if max_results is None else min(1000, max_results - len(out))
-        page = gv.client.store.search_eval_datasets(
-            experiment_ids=ids,
-            filter_string=filter_string,
-            max_results=size,
-            order_by=order_by,
-            page_token=token,
-        )
-        out.extend(page)
-        token = page.token
-        if not token:
-            break
-    return out
+    client = gv.client
+    return collect_pages(
+        lambda size, token: client.search_datasets(ids, filter_string, size, order_by, token), max_results
+    )
 
 
 def delete_dataset(dataset_id: str, *, genver: Genver | None = None) -> None:
     """Delete a dataset and its records: ``delete_dataset(ds.dataset_id)``."""
-    resolve_genver(genver).client.store.delete_eval_dataset(check_dataset_id(dataset_id))
+    resolve_genver(genver).client.delete_dataset(dataset_id)
 
 
 def dataset_from_traces(
@@ -193,7 +175,7 @@ def dataset_from_traces(
     stored: dict[str, dict[str, Any]] = {}
     if expectations_from == "assessments" and full:
         ids = [t.info.trace_id for t in full]
-        for a in gv.client.store.get_assessments(trace_ids=ids):
+        for a in gv.client.get_assessments(trace_ids=ids):
             if a.kind == "expectation":
                 stored.setdefault(a.trace_id, {})[a.name] = a.value
     records: list[DatasetRecord] = []
@@ -277,9 +259,9 @@ def load_traces(traces: Any, gv: Genver) -> list[Trace]:
     out: list[Trace] = []
     for t in traces:
         if isinstance(t, str):
-            out.append(gv.client.store.get_trace(t))
+            out.append(gv.client.get_trace(t))
         elif isinstance(t, Trace):
-            out.append(t if t.data.spans else gv.client.store.get_trace(t.info.trace_id))
+            out.append(t if t.data.spans else gv.client.get_trace(t.info.trace_id))
         else:
             raise InvalidArgumentError(f"Invalid trace {t!r}: expected a Trace or a trace id.")
     return out
@@ -351,9 +333,3 @@ def check_mapping(value: Any, what: str, i: int) -> dict[str, Any]:
 
 def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
-
-
-def check_dataset_id(dataset_id: object) -> str:
-    if not isinstance(dataset_id, str) or not dataset_id.strip():
-        raise InvalidArgumentError(f"Invalid dataset id {dataset_id!r}: expected an id such as 'd-<32 hex>'.")
-    return dataset_id

@@ -165,7 +165,7 @@ def evaluate(
 def _store(
     gv: Genver, ed: EvalData, outcomes: list[Outcome], run_id: str, model_id: str | None, dataset: Dataset
 ) -> None:
-    store = gv.client.store
+    client = gv.client
     now = now_ms()
     batch: list[Assessment] = []
     for row, out in zip(ed.rows, outcomes, strict=True):
@@ -212,7 +212,7 @@ def _store(
             "%d of %d rows have no stored trace: their feedback is not stored.", missing, len(outcomes)
         )
     for start in range(0, len(batch), _ASSESSMENT_BATCH):
-        store.log_assessments(batch[start : start + _ASSESSMENT_BATCH])
+        client.log_assessments(batch[start : start + _ASSESSMENT_BATCH])
 
 
 def _aggregate(outcomes: list[Outcome]) -> tuple[dict[str, float], dict[str, int]]:

@@ -28,7 +28,6 @@ from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.genai.datasets import (
     DEFAULT_DATASET_NAME,
     as_row_list,
-    check_dataset_id,
     check_inputs,
     check_mapping,
     is_missing,
@@ -79,9 +78,9 @@ class EvalData:
 def eval_data(data: Any, gv: Genver) -> EvalData:
     """``evaluate``'s ``data`` as rows, with the dataset name and digest metrics will carry."""
     if isinstance(data, str):
-        data = gv.client.store.get_eval_dataset(check_dataset_id(data))
+        data = gv.client.get_dataset(data)
     if isinstance(data, EvaluationDataset):
-        ds = data if data.records is not None else gv.client.store.get_eval_dataset(data.dataset_id)
+        ds = data if data.records is not None else gv.client.get_dataset(data.dataset_id)
         rows = [
             EvalRow(
                 index=i,
@@ -104,7 +103,7 @@ def eval_data(data: Any, gv: Genver) -> EvalData:
         items = [{"trace": t} for t in load_traces(traces, gv)]
     else:  # a trace column (a search_traces DataFrame): spans are loaded where missing
         items = [
-            {**item, "trace": gv.client.store.get_trace(item["trace"].info.trace_id)}
+            {**item, "trace": gv.client.get_trace(item["trace"].info.trace_id)}
             if isinstance(item, Mapping)
             and isinstance(item.get("trace"), Trace)
             and not item["trace"].data.spans
@@ -290,12 +289,12 @@ def check_predict_fn(predict_fn: Callable[..., Any], rows: list[EvalRow]) -> Non
 
 # -- scoring -----------------------------------------------------------------------------------------------
 def score_task(gv: Genver, ed: EvalData, scorers: list[Scorer]) -> Callable[[EvalRow, Outcome], None]:
-    store = gv.client.store
+    client = gv.client
 
     def task(row: EvalRow, out: Outcome) -> None:
         if out.trace is None and out.trace_id is not None:
             try:
-                trace = store.get_trace(out.trace_id)
+                trace = client.get_trace(out.trace_id)
             except NotFoundError:
                 log.warning(
                     "Trace %s of row %d was not exported in time; scoring without it.",

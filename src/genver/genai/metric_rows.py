@@ -179,13 +179,13 @@ class _Scores:
     """Per-row numeric scores of evaluation runs (record id → score), one store read per run."""
 
     def __init__(self, gv: Genver) -> None:
-        self._store = gv.client.store
+        self._client = gv.client
         self._runs: dict[str, list[Assessment]] = {}
 
     def get(self, run_id: str, scorer: str, digest: str, model_id: str) -> dict[str, float]:
         found = self._runs.get(run_id)
         if found is None:
-            found = self._runs[run_id] = self._store.get_assessments(run_id=run_id)
+            found = self._runs[run_id] = self._client.get_assessments(run_id=run_id)
         latest: dict[str, tuple[int, float]] = {}
         for a in found:
             if a.kind != "feedback" or a.name != scorer or a.error is not None:

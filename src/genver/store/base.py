@@ -321,3 +321,23 @@ class Store(abc.ABC):
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""
+
+    def display_uri(self) -> str:
+        """Where this store keeps its data, with any password hidden: for messages."""
+        return redact_uri(str(getattr(self, "uri", "") or type(self).__name__))
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` with the password of its ``user:password@`` part replaced by ``***``."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(uri)
+    except ValueError:
+        return uri
+    if parts.password is None:
+        return uri
+    user = parts.username or ""
+    host = parts.hostname or ""
+    netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
+    return urlunsplit(parts._replace(netloc=netloc))

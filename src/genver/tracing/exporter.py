@@ -16,9 +16,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from genver.client import GenverClient
 from genver.entities import Trace
 from genver.exceptions import InvalidArgumentError, NotFoundError
-from genver.store.base import Store
 from genver.tracing.errors import internal_error, is_operational, log_once
 from genver.tracing.serialize import trace_from_dict, trace_to_dict
 from genver.tracing.spool import Spool
@@ -41,7 +41,7 @@ class TraceExporter:
     def __init__(
         self,
         *,
-        store: Callable[[], Store],
+        client: Callable[[], GenverClient],
         spool: Spool,
         convert: Callable[[Any], Trace],
         batch_size: int = 500,
@@ -49,7 +49,7 @@ class TraceExporter:
         max_queue: int = 10_000,
         otlp: Callable[[list[Trace]], None] | None = None,
     ) -> None:
-        self._store = store
+        self._client = client
         self._spool = spool
         self._convert = convert
         self._batch_size = batch_size
@@ -214,7 +214,7 @@ class TraceExporter:
         isolated by halving the batch and dropped, counted and logged, so it cannot hold the
         rest back. Failures of the store itself propagate (the caller spools)."""
         try:
-            self._store().log_traces(traces)
+            self._client().log_traces(traces)
         except (InvalidArgumentError, NotFoundError) as exc:
             if len(traces) == 1:
                 self.dropped += 1

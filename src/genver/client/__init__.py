@@ -1,0 +1,31 @@
+"""``GenverClient`` (alias ``MlflowClient``): every operation with explicit ids and no hidden state.
+
+It is the one door to the store: the fluent API, evaluation, comparison, the CLI and the server's
+computed endpoints call it, never the store behind it. Its methods are grouped by topic, one
+file each, every group a direct subclass of ``ClientBase``:
+
+- ``tracking.py``: experiments, runs, versions (``LoggedModel``);
+- ``traces.py``: traces, trace tags and statistics, assessments;
+- ``datasets.py``: evaluation datasets;
+- ``refs.py``: version references (``m-<id>``, a name, ``@alias``), parsed and resolved once.
+"""
+
+from __future__ import annotations
+
+from genver.client.datasets import DatasetsClient
+from genver.client.traces import TracesClient
+from genver.client.tracking import TrackingClient
+
+
+class GenverClient(TrackingClient, TracesClient, DatasetsClient):
+    """Explicit-id access to a tracking store.
+
+    >>> client = GenverClient("sqlite:///genver.db")          # doctest: +SKIP
+    >>> model = client.create_logged_model("0", name="agent-v1")  # doctest: +SKIP
+    >>> client.search_traces(model_id=model.model_id)          # doctest: +SKIP
+    """
+
+
+MlflowClient = GenverClient
+
+__all__ = ["GenverClient", "MlflowClient"]

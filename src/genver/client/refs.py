@@ -1,0 +1,112 @@
+"""Version references, read in one place: a model id, a version name, or an alias.
+
+Every door that takes a version from a person — ``set_active_model(name=...)``, the
+``GENVER_ACTIVE_MODEL_ID`` / ``MLFLOW_ACTIVE_MODEL_ID`` variables, ``compare_models``, ``gate``,
+the CLI, the server's compare endpoints and its OTLP ingest — parses it here:
+
+- ``m-`` and 32 hex digits: a model id. One that matches no version is a ``NotFoundError`` naming
+  it and the store; it is never read as a name (so it never creates a version named like an id);
+- ``@production``: an alias, looked up in the experiment (aliases are not stored yet, so every
+  alias is a ``NotFoundError`` naming it);
+- anything else: a version name, meaning the latest active version of that name in the
+  experiment.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from genver.entities import LoggedModel
+from genver.exceptions import InvalidArgumentError, NotFoundError
+
+MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
+
+
+class ModelLookup(Protocol):
+    """What resolving needs: a ``GenverClient`` has it."""
+
+    @property
+    def tracking_uri(self) -> str: ...
+    def get_logged_model(self, model_id: str) -> LoggedModel: ...
+    def find_logged_model(self, experiment_id: str, name: str) -> LoggedModel | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class ModelRef:
+    """A parsed version reference: ``kind`` says how ``value`` is looked up."""
+
+    kind: Literal["id", "name", "alias"]
+    value: str  # the id, the name, or the alias without its "@"
+
+    def __str__(self) -> str:
+        return "@" + self.value if self.kind == "alias" else self.value
+
+
+def parse_model_ref(ref: object) -> ModelRef:
+    """Read a version reference; anything but non-blank text is an ``InvalidArgumentError``."""
+    if isinstance(ref, ModelRef):
+        return ref
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidArgumentError(
+            f"Invalid version {ref!r}: expected a model id (m-<32 hex>), a version name such as "
+            "'my-agent-v1.0', or an alias such as '@production'."
+        )
+    if ref.startswith("@"):
+        if not ref[1:].strip():
+            raise InvalidArgumentError(
+                f"Invalid alias {ref!r}: expected a name after '@', e.g. '@production'."
+            )
+        return ModelRef("alias", ref[1:])
+    if MODEL_ID.fullmatch(ref):
+        return ModelRef("id", ref)
+    return ModelRef("name", ref)
+
+
+def find_model(lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str) -> LoggedModel | None:
+    """The version ``ref`` names, or None for a name no version has yet (the caller may create
+    it). An id or alias that matches nothing raises ``NotFoundError``."""
+    parsed = parse_model_ref(ref)
+    if parsed.kind == "id":
+        try:
+            return lookup.get_logged_model(parsed.value)
+        except NotFoundError:
+            raise NotFoundError(
+                f"No version with model id {parsed.value!r} in the store at {lookup.tracking_uri}: "
+                "check the id and the tracking URI (a value shaped like an id is never used as a name)."
+            ) from None
+    if parsed.kind == "alias":
+        raise NotFoundError(
+            f"No version has alias {str(parsed)!r} in experiment {experiment_id!r} "
+            f"(store {lookup.tracking_uri})."
+        )
+    return lookup.find_logged_model(experiment_id=experiment_id, name=parsed.value)
+
+
+def resolve_model(lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str) -> LoggedModel:
+    """The version ``ref`` names; one that does not exist is a ``NotFoundError`` naming it."""
+    return resolve_models(lookup, [ref], experiment_id=experiment_id)[0]
+
+
+def resolve_models(
+    lookup: ModelLookup, refs: Sequence[str | ModelRef], *, experiment_id: str
+) -> list[LoggedModel]:
+    """The versions ``refs`` name, in order; every name that matches nothing is listed in one
+    ``NotFoundError`` (an unknown id or alias raises at once)."""
+    parsed = [parse_model_ref(r) for r in refs]  # every bad value is refused before any lookup
+    found: list[LoggedModel] = []
+    missing: list[str] = []
+    for ref in parsed:
+        model = find_model(lookup, ref, experiment_id=experiment_id)
+        if model is None:
+            missing.append(repr(str(ref)))
+        else:
+            found.append(model)
+    if missing:
+        raise NotFoundError(
+            f"No version {', '.join(missing)}: no version of that name in experiment "
+            f"{experiment_id!r} (store {lookup.tracking_uri})."
+        )
+    return found

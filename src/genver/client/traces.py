@@ -1,0 +1,189 @@
+"""The client's traces and assessments, with MLflow's client names.
+
+``flush=True`` waits for traces this process is still exporting: the tracing layer registers how
+(``register_trace_flusher``), since the client sits below it and cannot call it directly.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from genver.client.base import ClientBase, check_filter, id_list, str_list
+from genver.entities import Assessment, PagedList, Trace, TraceStats
+from genver.entities import trace as keys
+from genver.exceptions import InvalidArgumentError, NotFoundError
+from genver.search.parser import quote
+from genver.validation import check_id
+
+_flushers: list[Callable[[], object]] = []
+_flushers_lock = threading.Lock()
+
+
+def register_trace_flusher(flush: Callable[[], object]) -> None:
+    """Called by the tracing layer once: ``flush()`` exports every trace finished so far."""
+    with _flushers_lock:
+        if flush not in _flushers:
+            _flushers.append(flush)
+
+
+def flush_pending_traces() -> None:
+    """Wait until traces finished in this process are stored (MLflow's ``flush=True``)."""
+    for flush in list(_flushers):
+        flush()
+
+
+class TracesClient(ClientBase):
+    """Traces (stored with their spans), their tags and statistics, and assessments on them."""
+
+    # -- traces ----------------------------------------------------------------------------------
+    def log_traces(self, traces: Sequence[Trace]) -> None:
+        """Store complete traces; idempotent per trace id (what the background exporter calls)."""
+        self._store.log_traces(traces)
+
+    def get_trace(self, trace_id: str, display: bool = True, flush: bool = False) -> Trace:
+        """The trace with its spans; unknown → ``NotFoundError``. (``display`` is accepted for
+        MLflow's signature; genver has no notebook display.)"""
+        if flush:
+            flush_pending_traces()
+        return self._store.get_trace(check_id(trace_id, "trace_id"))
+
+    def search_traces(
+        self,
+        experiment_ids: Sequence[str] | None = None,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+        run_id: str | None = None,
+        include_spans: bool = True,
+        model_id: str | None = None,
+        locations: Sequence[str] | None = None,
+        flush: bool = False,
+    ) -> PagedList[Trace]:
+        """One page of traces matching a filter, newest first unless ``order_by`` says otherwise.
+
+        ``model_id`` and ``run_id`` narrow the search to traces of that version or run; without
+        ``experiment_ids`` (or MLflow's ``locations``), the search covers the version's or run's
+        experiment, else the Default experiment.
+
+        >>> client.search_traces(model_id=model.model_id, max_results=10)  # doctest: +SKIP
+        """
+        check_filter(filter_string)
+        if model_id is not None and filter_string:
+            raise InvalidArgumentError("Pass either model_id or filter_string to search_traces, not both.")
+        if flush:
+            flush_pending_traces()
+        clauses = []
+        if model_id is not None:
+            clauses.append(f"metadata.`{keys.MODEL_ID_KEY}` = {quote(check_id(model_id, 'model_id'))}")
+        if run_id is not None:
+            clauses.append(f"metadata.`{keys.SOURCE_RUN_KEY}` = {quote(check_id(run_id, 'run_id'))}")
+        if filter_string:
+            from genver.search.ast import TRACES
+            from genver.search.parser import parse_filter
+
+            parse_filter(filter_string, TRACES)  # errors point into the caller's own text
+            clauses.append(f"({filter_string})" if clauses else filter_string)
+        ids = id_list(experiment_ids) or id_list(locations) or self._trace_experiments(model_id, run_id)
+        return self._store.search_traces(
+            experiment_ids=ids,
+            filter_string=" AND ".join(clauses) or None,
+            max_results=max_results,
+            order_by=str_list(order_by, "order_by"),
+            page_token=page_token,
+            include_spans=include_spans,
+        )
+
+    def _trace_experiments(self, model_id: str | None, run_id: str | None) -> list[str]:
+        if model_id is not None:
+            try:
+                return [self._store.get_logged_model(model_id).experiment_id]
+            except NotFoundError:
+                pass
+        if run_id is not None:
+            return [self._store.get_run(run_id).info.experiment_id]
+        return ["0"]
+
+    def delete_traces(
+        self,
+        experiment_id: str,
+        max_timestamp_millis: int | None = None,
+        max_traces: int | None = None,
+        trace_ids: Sequence[str] | None = None,
+    ) -> int:
+        """Delete traces by id, or older than a timestamp (at most ``max_traces``); returns the count."""
+        return self._store.delete_traces(
+            experiment_id=str(experiment_id),
+            max_timestamp_millis=max_timestamp_millis,
+            max_traces=max_traces,
+            trace_ids=trace_ids,
+        )
+
+    def set_trace_tag(self, trace_id: str, key: str, value: Any) -> None:
+        """Set one tag on a stored trace (values are stored as text)."""
+        self._store.set_trace_tags(check_id(trace_id, "trace_id"), {key: _text(value)})
+
+    def set_trace_tags(self, trace_id: str, tags: Mapping[str, Any]) -> None:
+        """Set several tags on a stored trace at once."""
+        self._store.set_trace_tags(check_id(trace_id, "trace_id"), {k: _text(v) for k, v in tags.items()})
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Remove a tag from a stored trace; a missing key raises ``NotFoundError``."""
+        self._store.delete_trace_tag(check_id(trace_id, "trace_id"), key)
+
+    def get_trace_stats(
+        self,
+        model_ids: str | Sequence[str] | None = None,
+        experiment_ids: Sequence[str] | None = None,
+        start_time: int | None = None,
+        end_time: int | None = None,
+        flush: bool = False,
+    ) -> list[TraceStats]:
+        """Per-version trace count, error rate, latency p50/p95/p99, tokens and cost, computed by
+        the store over traces whose request time is in ``[start_time, end_time)`` (ms)."""
+        if flush:
+            flush_pending_traces()
+        return self._store.trace_stats(
+            experiment_ids=id_list(experiment_ids),
+            model_ids=id_list(model_ids),
+            start_time=start_time,
+            end_time=end_time,
+        )
+
+    # -- assessments -----------------------------------------------------------------------------
+    def log_assessment(self, trace_id: str, assessment: Assessment) -> Assessment:
+        """Store one assessment (feedback or expectation) on a trace and return it."""
+        if not isinstance(assessment, Assessment):
+            raise InvalidArgumentError(
+                f"Invalid assessment {assessment!r}: expected a genver.entities.Assessment."
+            )
+        if assessment.trace_id != trace_id:
+            raise InvalidArgumentError(
+                f"The assessment belongs to trace {assessment.trace_id!r}, not {trace_id!r}."
+            )
+        self._store.log_assessments([assessment])
+        return assessment
+
+    def log_assessments(self, assessments: Sequence[Assessment]) -> None:
+        """Store many assessments in one transaction (idempotent per ``assessment_id``)."""
+        self._store.log_assessments(assessments)
+
+    def get_assessment(self, trace_id: str, assessment_id: str) -> Assessment:
+        """One assessment of a trace; unknown → ``NotFoundError`` naming both ids."""
+        for found in self._store.get_assessments(trace_ids=[check_id(trace_id, "trace_id")]):
+            if found.assessment_id == assessment_id:
+                return found
+        raise NotFoundError(f"No assessment {assessment_id!r} on trace {trace_id!r}.")
+
+    def get_assessments(
+        self, *, trace_ids: Sequence[str] | None = None, run_id: str | None = None, name: str | None = None
+    ) -> list[Assessment]:
+        """Assessments of these traces, or made by this evaluation run, optionally of one name;
+        ordered by trace, then name, then creation time."""
+        return self._store.get_assessments(trace_ids=trace_ids, run_id=run_id, name=name)
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else str(value)
