@@ -1,4 +1,5 @@
-"""Shared plumbing of the SQL store: the engine, transactions with retry, dialect-aware upserts."""
+"""Shared plumbing of the SQL store: the engine, transactions with retry, dialect-aware upserts,
+write-once params (runs and versions both have them)."""
 
 from __future__ import annotations
 
@@ -154,6 +155,39 @@ class SqlBase:
     def _insert_ignore(self, conn: Connection, table: sa.Table, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
             conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+
+    def _write_once(
+        self,
+        conn: Connection,
+        table: sa.Table,
+        owner_col: str,
+        owner: str,
+        params: Mapping[str, str],
+        what: str,
+    ) -> None:
+        """Insert ``params`` of a run or version (``owner`` in ``owner_col``) into ``table``:
+        params are write-once, so a key already stored with another value is an error."""
+        existing = {
+            r.key: r.value
+            for r in conn.execute(
+                sa.select(table.c.key, table.c.value).where(
+                    table.c[owner_col] == owner, table.c.key.in_(list(params))
+                )
+            )
+        }
+        clashes = {k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v}
+        if clashes:
+            listing = "; ".join(f"{k!r} is {old!r}, not {new!r}" for k, (old, new) in clashes.items())
+            raise InvalidArgumentError(
+                f"Params are write-once and {what} {owner!r} already has different values: {listing}. "
+                + (
+                    "Create a new version for new parameter values."
+                    if what == "version"
+                    else "Start a new run."
+                )
+            )
+        new = [{owner_col: owner, "key": k, "value": v} for k, v in params.items() if k not in existing]
+        self._insert_ignore(conn, table, new)
 
     @contextmanager
     def _lock(self, conn: Connection, key: str) -> Iterator[None]:

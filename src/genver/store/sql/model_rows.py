@@ -26,6 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from genver.entities import LoggedModel, LoggedModelStatus, Metric
+from genver.exceptions import NotFoundError
 from genver.store.sql import tables as t
 from genver.store.sql.functions import as_json, in_json_list, kv_object
 
@@ -138,6 +139,20 @@ def load_page(
     with_metrics = [r[0] for r in rows if r[10]]
     metrics = _load_metrics(conn, with_metrics) if with_metrics else {}
     return [_model(r, params.get(r[0], {}), tags.get(r[0], {}), metrics.get(r[0])) for r in rows]
+
+
+def require_models(conn: Connection, model_ids: set[str]) -> None:
+    """Raise ``NotFoundError`` unless every id in ``model_ids`` is an active version (runs log to
+    versions and link them as inputs, so run logging checks them too)."""
+    lm = t.logged_models
+    found = set(
+        conn.execute(
+            sa.select(lm.c.model_id).where(lm.c.model_id.in_(model_ids), lm.c.lifecycle_stage == "active")
+        ).scalars()
+    )
+    missing = sorted(str(m) for m in model_ids - found)
+    if missing:
+        raise NotFoundError(f"Logged model with ID {missing[0]!r} not found.")
 
 
 def _model(

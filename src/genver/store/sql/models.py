@@ -12,7 +12,7 @@ from genver.entities import LoggedModel, LoggedModelStatus
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.ids import new_model_id, random_name
 from genver.store.sql import tables as t
-from genver.store.sql.model_rows import FIND_MODEL, GET_MODEL, load_model
+from genver.store.sql.model_rows import FIND_MODEL, GET_MODEL, load_model, require_models
 from genver.store.sql.model_search import ModelSearchMixin
 from genver.validation import check_id, check_key, check_model_name, check_params, check_tags, check_text
 
@@ -141,7 +141,7 @@ class ModelsMixin(ModelSearchMixin):
             values["lifecycle_stage"] = "deleted"
 
         def update(conn: Connection) -> None:
-            self._require_models(conn, {model_id})
+            require_models(conn, {model_id})
             values["last_updated_timestamp"] = self._clock()
             conn.execute(_M.update().where(_M.c.model_id == model_id).values(**values))
 
@@ -153,7 +153,7 @@ class ModelsMixin(ModelSearchMixin):
         clean = check_tags(tags)
 
         def update(conn: Connection) -> None:
-            self._require_models(conn, {model_id})
+            require_models(conn, {model_id})
             self._upsert(
                 conn,
                 _T,
@@ -168,7 +168,7 @@ class ModelsMixin(ModelSearchMixin):
         check_key(key, "tag")
 
         def delete(conn: Connection) -> None:
-            self._require_models(conn, {model_id})
+            require_models(conn, {model_id})
             if conn.execute(_T.delete().where(_T.c.model_id == model_id, _T.c.key == key)).rowcount == 0:
                 raise NotFoundError(f"No tag with key {key!r} found for model with ID {model_id!r}.")
 
@@ -179,7 +179,7 @@ class ModelsMixin(ModelSearchMixin):
         clean = check_params(params)
 
         def log(conn: Connection) -> None:
-            self._require_models(conn, {model_id})
+            require_models(conn, {model_id})
             self._write_once(conn, _P, "model_id", model_id, clean, "version")
 
         self._write(log)

@@ -19,6 +19,7 @@ from genver.entities import Dataset, Metric
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
+from genver.store.sql.model_rows import require_models
 from genver.validation import check_id, check_key, check_metric_value, check_params, check_tags, check_text
 
 _R = t.runs
@@ -120,7 +121,7 @@ class RunLoggingMixin(SqlBase):
                 if run_id is not None:
                     self._require_active_run(conn, run_id)
                 if model_ids:
-                    self._require_models(conn, model_ids)
+                    require_models(conn, model_ids)
             if run_id is not None and run_rows:
                 conn.execute(_INSERT_RUN_METRIC, run_rows)
                 conn.execute(_latest_upsert(self.dialect), _latest_rows(run_id, clean_metrics))
@@ -159,7 +160,7 @@ class RunLoggingMixin(SqlBase):
         def log(conn: Connection) -> None:
             self._require_active_run(conn, run_id)
             if model_ids:
-                self._require_models(conn, set(model_ids))
+                require_models(conn, set(model_ids))
             refs: list[dict[str, str]] = []
             for ds in datasets:
                 dataset_id = self._dataset_id(conn, ds)
@@ -189,48 +190,6 @@ class RunLoggingMixin(SqlBase):
 
     def _require_active_run(self, conn: Connection, run_id: str) -> None:
         _check_run_stage(run_id, conn.execute(_RUN_STAGE, {"run_id": run_id}).scalar())
-
-    def _require_models(self, conn: Connection, model_ids: set[str]) -> None:
-        lm = t.logged_models
-        found = set(
-            conn.execute(
-                sa.select(lm.c.model_id).where(lm.c.model_id.in_(model_ids), lm.c.lifecycle_stage == "active")
-            ).scalars()
-        )
-        missing = sorted(str(m) for m in model_ids - found)
-        if missing:
-            raise NotFoundError(f"Logged model with ID {missing[0]!r} not found.")
-
-    def _write_once(
-        self,
-        conn: Connection,
-        table: sa.Table,
-        owner_col: str,
-        owner: str,
-        params: Mapping[str, str],
-        what: str,
-    ) -> None:
-        existing = {
-            r.key: r.value
-            for r in conn.execute(
-                sa.select(table.c.key, table.c.value).where(
-                    table.c[owner_col] == owner, table.c.key.in_(list(params))
-                )
-            )
-        }
-        clashes = {k: (existing[k], v) for k, v in params.items() if k in existing and existing[k] != v}
-        if clashes:
-            listing = "; ".join(f"{k!r} is {old!r}, not {new!r}" for k, (old, new) in clashes.items())
-            raise InvalidArgumentError(
-                f"Params are write-once and {what} {owner!r} already has different values: {listing}. "
-                + (
-                    "Create a new version for new parameter values."
-                    if what == "version"
-                    else "Start a new run."
-                )
-            )
-        new = [{owner_col: owner, "key": k, "value": v} for k, v in params.items() if k not in existing]
-        self._insert_ignore(conn, table, new)
 
     def _dataset_id(self, conn: Connection, ds: Dataset) -> int:
         d = t.datasets
