@@ -6,6 +6,15 @@ import functools
 import os
 from dataclasses import dataclass
 
+#: Tags a version's git state is recorded in (``genai.enable_git_model_versioning``, MLflow's
+#: ``mlflow.source.git.*``) and read back from (comparison).
+BRANCH_TAG = "mlflow.source.git.branch"
+COMMIT_TAG = "mlflow.source.git.commit"
+DIRTY_TAG = "mlflow.source.git.dirty"
+REPO_URL_TAG = "mlflow.source.git.repoURL"
+DIFF_TAG = "mlflow.source.git.diff"
+VERSION_KEY_TAG = "genver.git.version_key"
+
 
 @dataclass(frozen=True, slots=True)
 class GitInfo:

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from genver.compare.result import Comparison
 from genver.entities import EvaluationDataset, LoggedModel, SpanType, TraceStats
 from genver.fluent import Genver
 from genver.genai.compare import compare_models
-from genver.genai.comparison import Comparison
 from genver.genai.datasets import create_dataset, get_dataset
 from genver.genai.evaluation import evaluate
 from genver.genai.scorers import ExactMatch, scorer

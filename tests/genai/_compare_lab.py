@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from genver import data
+from genver.compare.stats import score_value
 from genver.entities import (
     Assessment,
     AssessmentError,
@@ -31,7 +32,6 @@ from genver.entities import (
 )
 from genver.entities.trace import MODEL_ID_KEY
 from genver.fluent import Genver
-from genver.genai.stats import score_value
 
 T0 = 1_700_000_000_000
 _span_ids = itertools.count(1)

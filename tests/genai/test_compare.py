@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
+from genver.compare.result import DiffSize, GitState
+from genver.compare.stats import lower_is_better, paired_bootstrap, score_value, verdict
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.fluent import Genver
 from genver.genai import compare_models
-from genver.genai.comparison import DiffSize, GitState
-from genver.genai.stats import lower_is_better, paired_bootstrap, score_value, verdict
 from tests.genai._compare_lab import dataset, evaluate, log_traces, make_genver, traced_rows
 
 

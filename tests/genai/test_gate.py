@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from genver.compare.gating import Threshold, parse_threshold
 from genver.entities import LoggedModel
 from genver.exceptions import InvalidArgumentError
 from genver.fluent import Genver
 from genver.genai import gate
-from genver.genai.gating import Threshold, parse_threshold
 from tests.genai._compare_lab import dataset, evaluate, log_traces, make_genver
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from genver.compare.stats import score_value as numeric_value
 from genver.entities import (
     AssessmentSource,
     Feedback,
@@ -34,7 +35,7 @@ from genver.genai.scorers import (
     scorer,
     validate_scorers,
 )
-from genver.genai.scorers.base import aggregate, numeric_value
+from genver.genai.scorers.base import aggregate
 from tests.genai._eval_support import instance
 
 

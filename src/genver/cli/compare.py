@@ -132,8 +132,8 @@ def gate_command(
 
 def _thresholds(values: list[str], option: str) -> dict[str, str]:
     """``["exact=0.02", "p95_latency=10%"]`` → ``{"exact": "0.02", ...}``; bad syntax → exit 2."""
+    from genver.compare.gating import parse_threshold
     from genver.exceptions import InvalidArgumentError
-    from genver.genai.gating import parse_threshold
 
     out: dict[str, str] = {}
     for text in values:
@@ -156,7 +156,7 @@ def _thresholds(values: list[str], option: str) -> dict[str, str]:
 # -- Rich rendering -----------------------------------------------------------------------------
 def comparison_renderable(c: Any) -> RenderableType:
     """Tables for a ``Comparison``: versions, metrics, trace statistics, params, tags, code."""
-    from genver.genai.comparison import dataset_label, fmt_time, git_summary
+    from genver.compare.result import dataset_label, fmt_time, git_summary
 
     labels = c.labels
     parts: list[RenderableType] = []
@@ -192,7 +192,7 @@ def comparison_renderable(c: Any) -> RenderableType:
 
 def gate_renderable(g: Any) -> RenderableType:
     """The checks of a ``GateResult`` as a table (the reasons are printed as lines after it)."""
-    from genver.genai.comparison import fmt_number
+    from genver.compare.result import fmt_number
 
     table = Table(title=f"Gate: {g.baseline.name} (baseline) → {g.candidate.name}", title_justify="left")
     for col in ("", "metric", "baseline", "candidate", "change", "allowed", f"{g.confidence:.0%} CI"):
@@ -227,7 +227,7 @@ def _table(title: str, first: str, labels: list[str]) -> Table:
 
 
 def _metric_cell(row: Any, i: int) -> Text:
-    from genver.genai.comparison import fmt_number
+    from genver.compare.result import fmt_number
 
     value = row.values[i]
     if value is None:

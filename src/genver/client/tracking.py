@@ -204,6 +204,11 @@ class TrackingClient(ClientBase):
     def get_logged_model(self, model_id: str) -> LoggedModel:
         return self._store.get_logged_model(model_id)
 
+    def served_comparison(self, kind: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A comparison or gate a genver server computed (``genver.compare`` asks first), as JSON;
+        None when this client's store is local and the caller computes it."""
+        return self._store.served_comparison(kind, query)
+
     def find_logged_model(self, experiment_id: str, name: str) -> LoggedModel | None:
         """The latest active version named ``name`` in the experiment, or None."""
         return self._store.find_logged_model(experiment_id=str(experiment_id), name=name)

@@ -1,13 +1,5 @@
-"""Compare versions side by side (``compare_models``); gate a candidate against a baseline (``gate``).
-
-What is read, and where it comes from (the conventions ``genai.evaluate`` writes by):
-
-- evaluation metrics: ``<scorer>/mean`` metrics on the version, with the evaluation's ``run_id``
-  and dataset; the latest value (by timestamp, then step) per key and dataset digest counts;
-- per-row scores: feedback assessments of that run, keyed by ``metadata["genver.record_id"]``;
-  rows of two versions on the same dataset digest are paired for the bootstrap;
-- git: the ``mlflow.source.git.*`` tags (and ``git_commit``/``git_branch`` user tags);
-- trace statistics: ``Store.trace_stats`` per version.
+"""``genai.compare_models`` and ``genai.gate``: the comparison layer (``genver.compare``) called
+with the fluent API's defaults — its client, its active experiment, its traces flushed first.
 
 >>> c = compare_models("agent-v1", "agent-v2")  # doctest: +SKIP
 >>> print(c.to_markdown())  # doctest: +SKIP
@@ -15,51 +7,19 @@ What is read, and where it comes from (the conventions ``genai.evaluate`` writes
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
-from genver.entities import LoggedModel, TraceStats
-from genver.exceptions import InvalidArgumentError, NotFoundError
-from genver.genai.comparison import (
-    CodeDiff,
-    Comparison,
-    GitState,
-    MetricRow,
-    ValueDiff,
-    VersionInfo,
-)
-from genver.genai.gating import GateCheck, GateResult, Threshold, parse_threshold, run_checks
-from genver.genai.git_versioning import DIFF_TAG
-from genver.genai.metric_rows import Choice, choose_datasets, delta, latest_metrics, metric_rows
-from genver.genai.stats import check_confidence, check_resamples
-from genver.gitinfo import find_git_dir
-from genver.search.parser import quote
+from genver.compare import core
+from genver.compare.gating import GateCheck, GateResult
+from genver.compare.result import Comparison
+from genver.exceptions import InvalidArgumentError
 
 if TYPE_CHECKING:
+    from genver.client import GenverClient
     from genver.fluent import Genver
 
 __all__ = ["Comparison", "GateCheck", "GateResult", "compare_models", "gate"]
-
-#: Tags that differ between versions for reasons unrelated to the app (who ran it, from where).
-NOISY_TAGS = frozenset(
-    {"mlflow.source.name", "mlflow.source.type", "mlflow.user", "mlflow.model.isExternal", "mlflow.runName"}
-)
-#: Trace statistics: gate name, label, value (None when the version has no traces).
-TRACE_STATS: tuple[tuple[str, str, Callable[[TraceStats], float | None]], ...] = (
-    ("trace_count", "traces", lambda s: s.trace_count),
-    ("error_rate", "error rate", lambda s: s.error_rate),
-    ("p50_latency", "latency p50 (ms)", lambda s: s.latency_p50_ms),
-    ("p95_latency", "latency p95 (ms)", lambda s: s.latency_p95_ms),
-    ("p99_latency", "latency p99 (ms)", lambda s: s.latency_p99_ms),
-    ("tokens_per_request", "tokens / request", lambda s: s.tokens_per_request),
-    ("cost_per_request", "cost / request ($)", lambda s: s.cost_per_request),
-)
-_COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")
-#: Seconds allowed for `git diff --stat` between two versions' commits.
-GIT_TIMEOUT = 20.0
 
 
 def compare_models(
@@ -70,41 +30,29 @@ def compare_models(
     n_resamples: int = 2000,
     seed: int | None = 0,
     genver: Genver | None = None,
+    client: GenverClient | None = None,
 ) -> Comparison:
-    """Compare versions (ids or names; the first is the baseline): params, tags and git diffs,
-    evaluation metrics with deltas and a paired bootstrap verdict, and trace statistics.
+    """Compare versions (ids, names or aliases; the first is the baseline): params, tags and git
+    diffs, evaluation metrics with deltas and a paired bootstrap verdict, and trace statistics.
 
     Names are looked up in ``experiment_id`` (default: the active experiment), latest version of
     that name. Metrics come from ``dataset`` (a name or digest); by default from the most recent
-    dataset every version was evaluated on.
+    dataset every version was evaluated on. Pass ``client=`` to compare in another store (names
+    then default to the Default experiment), or ``genver=`` for another ``Genver`` instance.
 
     >>> c = compare_models("agent-v1", "agent-v2", dataset="faq")  # doctest: +SKIP
     >>> c.metric("correctness/mean").bootstrap[1].verdict  # doctest: +SKIP
     'better'
     """
-    gv = genver if genver is not None else _default_genver()
-    check_confidence(confidence)
-    check_resamples(n_resamples)
-    if len(models) < 2:
-        raise InvalidArgumentError(f"compare_models needs at least two versions, got {list(models)!r}.")
-    found = resolve_models(gv, models, experiment_id)
-    notes: list[str] = []
-    chosen = choose_datasets(found, dataset, notes)
-    latest = [latest_metrics(m, c) for m, c in zip(found, chosen, strict=True)]
-    versions = tuple(_version_info(m, c) for m, c in zip(found, chosen, strict=True))
-    metrics = metric_rows(
-        gv, found, chosen, latest, confidence=confidence, n_resamples=n_resamples, seed=seed, notes=notes
-    )
-    return Comparison(
-        versions=versions,
-        params=_value_diffs([m.params for m in found]),
-        tags=_value_diffs([{k: v for k, v in m.tags.items() if _shown_tag(k)} for m in found]),
-        code_diffs=_code_diffs(versions, notes),
-        metrics=metrics,
-        trace_stats=_trace_rows(gv, [m.model_id for m in found]),
+    on, exp_id = _client(genver, client, experiment_id)
+    return core.compare_models(
+        on,
+        *models,
+        experiment_id=exp_id,
+        dataset=dataset,
         confidence=confidence,
         n_resamples=n_resamples,
-        notes=tuple(notes),
+        seed=seed,
     )
 
 
@@ -120,186 +68,42 @@ def gate(
     n_resamples: int = 2000,
     seed: int | None = 0,
     genver: Genver | None = None,
+    client: GenverClient | None = None,
 ) -> GateResult:
-    """Check a candidate version against a baseline; ``passed`` is False when a regression beyond a
-    threshold is statistically significant (paired bootstrap CI entirely beyond it) or, where no
-    per-row scores exist (trace statistics, metrics without assessments), when the point estimate
-    is beyond it.
-
-    Thresholds: ``{"exact": 0.02}`` (absolute) or ``{"p95_latency": "10%"}`` (relative to the
-    baseline). Metrics are named by scorer (``exact``), full name (``exact/mean``) or trace
-    statistic (``p50_latency``, ``p95_latency``, ``p99_latency``, ``error_rate``,
-    ``cost_per_request``, ``tokens_per_request``). The gate fails closed: a metric one of the two
-    versions lacks, or metrics taken from different datasets, fail their check.
+    """Check a candidate version against a baseline (``genver.compare.core.gate``): ``passed`` is
+    False when a regression beyond a threshold is significant (per-row scores) or its point
+    estimate is beyond it (no per-row scores); a missing metric fails closed.
 
     >>> result = gate("agent-v1", "agent-v2", max_drop={"exact": 0.02},
     ...               max_increase={"p95_latency": "10%"})  # doctest: +SKIP
     >>> result.passed  # doctest: +SKIP
     True
     """
-    wanted: list[tuple[str, str, Threshold]] = []
-    for direction, given in (("drop", max_drop), ("increase", max_increase)):
-        if given is None:
-            continue
-        if not isinstance(given, Mapping):
-            raise InvalidArgumentError(
-                f"Invalid max_{direction} {given!r}: expected a dict of metric name to threshold, "
-                "e.g. {'exact': 0.02} or {'p95_latency': '10%'}."
-            )
-        wanted.extend((str(name), direction, parse_threshold(value, name)) for name, value in given.items())
-    if not wanted:
-        raise InvalidArgumentError("gate needs at least one threshold in max_drop or max_increase.")
-    comparison = compare_models(
+    on, exp_id = _client(genver, client, experiment_id)
+    return core.gate(
+        on,
         baseline,
         candidate,
-        experiment_id=experiment_id,
+        max_drop=max_drop,
+        max_increase=max_increase,
+        experiment_id=exp_id,
         dataset=dataset,
         confidence=confidence,
         n_resamples=n_resamples,
         seed=seed,
-        genver=genver,
-    )
-    return run_checks(comparison, wanted, trace_names=[name for name, _, _ in TRACE_STATS])
-
-
-# -- versions ------------------------------------------------------------------------------------
-def _default_genver() -> Genver:
-    from genver.fluent import default_genver
-
-    return default_genver()
-
-
-def resolve_models(gv: Genver, refs: Sequence[str], experiment_id: str | None) -> list[LoggedModel]:
-    """Versions by id (``m-...``) or name (latest of that name in the experiment); every ref that
-    matches nothing is named in one ``NotFoundError``."""
-    found: list[LoggedModel] = []
-    missing: list[str] = []
-    for ref in refs:
-        if not isinstance(ref, str) or not ref.strip():
-            raise InvalidArgumentError(f"Invalid version {ref!r}: expected a model id (m-...) or a name.")
-        model = _resolve(gv, ref, experiment_id)
-        if model is None:
-            missing.append(ref)
-        else:
-            found.append(model)
-    if missing:
-        where = f"experiment {experiment_id!r}" if experiment_id else "the active experiment"
-        listed = ", ".join(repr(m) for m in missing)
-        raise NotFoundError(f"No version {listed}: not a model id, nor a version name in {where}.")
-    return found
-
-
-def _resolve(gv: Genver, ref: str, experiment_id: str | None) -> LoggedModel | None:
-    if ref.startswith("m-"):
-        try:
-            return gv.get_logged_model(ref)
-        except NotFoundError:
-            pass
-    page = gv.search_logged_models(
-        experiment_ids=[experiment_id] if experiment_id else None,
-        filter_string=f"name = {quote(ref)}",
-        max_results=1,
-        output_format="list",
-    )
-    assert isinstance(page, list)
-    return page[0] if page else None
-
-
-def _version_info(m: LoggedModel, chosen: Choice) -> VersionInfo:
-    return VersionInfo(
-        model_id=m.model_id,
-        name=m.name,
-        status=m.status.value,
-        created=m.creation_timestamp,
-        experiment_id=m.experiment_id,
-        git=GitState.from_tags(m.tags),
-        dataset_name=chosen[0] if chosen else None,
-        dataset_digest=chosen[1] if chosen else None,
-        has_metrics=chosen is not None,
     )
 
 
-def _shown_tag(key: str) -> bool:
-    return key not in NOISY_TAGS and key != DIFF_TAG
+def _client(
+    genver: Genver | None, client: GenverClient | None, experiment_id: str | None
+) -> tuple[GenverClient, str]:
+    """The client to compare over and the experiment names are looked up in."""
+    if client is not None:
+        if genver is not None:
+            raise InvalidArgumentError("Pass genver= or client= to compare_models/gate, not both.")
+        return client, "0" if experiment_id is None else str(experiment_id)
+    from genver.genai.datasets import resolve_genver
 
-
-def _value_diffs(maps: Sequence[Mapping[str, str]]) -> tuple[ValueDiff, ...]:
-    keys = sorted({k for m in maps for k in m})
-    out = []
-    for key in keys:
-        values = tuple(m.get(key) for m in maps)
-        if len(set(values)) > 1:
-            out.append(ValueDiff(key=key, values=values))
-    return tuple(out)
-
-
-# -- git -----------------------------------------------------------------------------------------
-def _code_diffs(versions: Sequence[VersionInfo], notes: list[str]) -> tuple[CodeDiff, ...]:
-    """``git diff --stat`` from the baseline's commit to each other version's, when they differ
-    and the working folder is inside a repository."""
-    base = versions[0].git.commit
-    pairs = [(v, v.git.commit) for v in versions[1:] if v.git.commit and base and v.git.commit != base]
-    if not pairs or base is None:
-        return ()
-    git_dir = find_git_dir(os.getcwd())
-    if git_dir is None:
-        notes.append(
-            "The versions were built from different commits; run inside the repository to see the code diff."
-        )
-        return ()
-    out = []
-    for v, commit in pairs:
-        assert commit is not None
-        stat, error = _git_diff_stat(base, commit)
-        out.append(CodeDiff(model_id=v.model_id, base_commit=base, commit=commit, stat=stat, error=error))
-    return tuple(out)
-
-
-def _git_diff_stat(a: str, b: str) -> tuple[str | None, str | None]:
-    # Commits come from tags anyone can set: only hex ids reach the command line.
-    if not (_COMMIT.fullmatch(a) and _COMMIT.fullmatch(b)):
-        return None, f"not a commit id: {a!r} / {b!r}"
-    try:
-        done = subprocess.run(
-            ["git", "--no-pager", "diff", "--stat", "--no-color", "--no-ext-diff", a, b, "--"],
-            env={**os.environ, "GIT_OPTIONAL_LOCKS": "0", "GIT_TERMINAL_PROMPT": "0"},
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=GIT_TIMEOUT,
-            check=False,
-        )
-    except (OSError, subprocess.SubprocessError) as exc:
-        return None, f"git failed: {exc}"
-    if done.returncode != 0:
-        first = (done.stderr or "").strip().splitlines()
-        return None, first[0] if first else f"git exited with {done.returncode}"
-    return done.stdout, None
-
-
-# -- trace statistics ----------------------------------------------------------------------------
-def _trace_rows(gv: Genver, model_ids: Sequence[str]) -> tuple[MetricRow, ...]:
-    stats = {s.model_id: s for s in gv.get_trace_stats(model_ids=list(dict.fromkeys(model_ids)))}
-    per = [stats.get(m) for m in model_ids]
-    if not any(s is not None and s.trace_count for s in per):
-        return ()
-    rows = []
-    for key, label, get in TRACE_STATS:
-        values = tuple(_stat(s, key, get) for s in per)
-        rows.append(
-            MetricRow(
-                key=key,
-                label=label,
-                higher_is_better=key == "trace_count",
-                values=values,
-                deltas=(None, *(delta(values[0], v) for v in values[1:])),
-                bootstrap=(None,) * len(values),
-            )
-        )
-    return tuple(rows)
-
-
-def _stat(s: TraceStats | None, key: str, get: Callable[[TraceStats], float | None]) -> float | None:
-    if s is None or not s.trace_count:  # no traces: no rates or latencies, just the count
-        return 0 if key == "trace_count" else None
-    return get(s)
+    gv = resolve_genver(genver)
+    gv.flush_trace_async_logging()  # the trace statistics include what this process just traced
+    return gv.client, gv.current_experiment_id() if experiment_id is None else str(experiment_id)

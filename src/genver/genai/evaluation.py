@@ -28,6 +28,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from genver.compare.stats import score_value
 from genver.config import EVAL_ASYNC_TIMEOUT, EVAL_MAX_WORKERS
 from genver.entities import Assessment, AssessmentSource, AssessmentSourceType, Dataset
 from genver.exceptions import InvalidArgumentError
@@ -42,7 +43,7 @@ from genver.genai.harness import (
     run_rows,
     score_task,
 )
-from genver.genai.scorers.base import Scorer, aggregate, numeric_value, validate_scorers
+from genver.genai.scorers.base import Scorer, aggregate, validate_scorers
 from genver.ids import now_ms
 
 if TYPE_CHECKING:
@@ -226,7 +227,7 @@ def _aggregate(outcomes: list[Outcome]) -> tuple[dict[str, float], dict[str, int
             if fb.error is not None:
                 errors[fb.name] = errors.get(fb.name, 0) + 1
                 continue
-            number = numeric_value(fb.value)
+            number = score_value(fb.value)
             if number is not None:
                 values.setdefault(fb.name, []).append(number)
     metrics = {f"{name}/{agg}": aggregate(vals, agg) for name, vals in values.items() for agg in how[name]}

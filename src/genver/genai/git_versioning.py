@@ -31,7 +31,8 @@ import weakref
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from genver.exceptions import InvalidArgumentError
+from genver.exceptions import GenverError, InvalidArgumentError
+from genver.gitinfo import BRANCH_TAG, COMMIT_TAG, DIFF_TAG, DIRTY_TAG, REPO_URL_TAG, VERSION_KEY_TAG
 from genver.search.parser import quote
 from genver.validation import MAX_NAME_LENGTH, MAX_TAG_VALUE_LENGTH
 
@@ -44,12 +45,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("genver")
 
-BRANCH_TAG = "mlflow.source.git.branch"
-COMMIT_TAG = "mlflow.source.git.commit"
-DIRTY_TAG = "mlflow.source.git.dirty"
-REPO_URL_TAG = "mlflow.source.git.repoURL"
-DIFF_TAG = "mlflow.source.git.diff"
-VERSION_KEY_TAG = "genver.git.version_key"
 
 #: Characters of diff kept in ``GitInfo.diff``; the tag keeps at most ``MAX_TAG_VALUE_LENGTH``.
 MAX_DIFF_CHARS = 100_000
@@ -237,8 +232,12 @@ def _find_or_create(owner: Genver, info: GitInfo) -> LoggedModel:
 
 
 # -- reading the repository with the git command ------------------------------------------------
-class _GitUnavailable(Exception):
-    """Git information cannot be read; the message says why. Never leaves this module."""
+class _GitUnavailable(GenverError):
+    """Git information cannot be read; the message says why. Never leaves this module.
+
+    A plain ``GenverError``: none of the subclasses fits (git missing, not a repository, a command
+    failing or timing out), and callers only ever see the warning it turns into.
+    """
 
 
 _NO_GIT = "git is not installed (no 'git' executable on PATH)"

@@ -318,6 +318,13 @@ class Store(abc.ABC):
     def delete_eval_dataset(self, dataset_id: str) -> None:
         """Delete a dataset and its records."""
 
+    # -- computed by the backend ----------------------------------------------------------------
+    def served_comparison(self, kind: str, query: Mapping[str, Any]) -> dict[str, Any] | None:
+        """A comparison (``kind`` ``"compare"``) or gate (``"gate"``) computed by the backend, as
+        the JSON of ``GET /api/v1/<kind>?<query>``; None when the backend computes none and the
+        caller computes it over this store (every store but a genver server's)."""
+        return None
+
     # -- lifecycle -----------------------------------------------------------------------------
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release connections."""

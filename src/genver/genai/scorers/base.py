@@ -25,8 +25,6 @@ SCORER_ARGS = ("inputs", "outputs", "expectations", "trace")
 AGGREGATIONS = ("min", "max", "mean", "median", "variance", "p90")
 _DEFAULT_FEEDBACK_NAME = Feedback().name
 _DEFAULT_SOURCE = AssessmentSource()
-_TRUE_WORDS = frozenset({"yes", "true", "pass", "passed"})
-_FALSE_WORDS = frozenset({"no", "false", "fail", "failed"})
 
 
 class Scorer:
@@ -208,23 +206,6 @@ def _named(fb: Feedback, owner: Scorer) -> Feedback:
         metadata=fb.metadata,
         span_id=fb.span_id,
     )
-
-
-def numeric_value(value: Any) -> float | None:
-    """A feedback value as a number for aggregation: bools are 1/0, ``"yes"``/``"pass"`` 1,
-    ``"no"``/``"fail"`` 0; other strings and non-finite numbers are not aggregated (None)."""
-    if isinstance(value, bool):
-        return 1.0 if value else 0.0
-    if isinstance(value, (int, float)):
-        number = float(value)
-        return number if math.isfinite(number) else None
-    if isinstance(value, str):
-        word = value.strip().lower()
-        if word in _TRUE_WORDS:
-            return 1.0
-        if word in _FALSE_WORDS:
-            return 0.0
-    return None
 
 
 def aggregate(values: Sequence[float], how: str) -> float:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +102,23 @@ class PairedBootstrap:
             "n_resamples": self.n_resamples,
             "verdict": self.verdict,
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PairedBootstrap:
+        return cls(**{k: d[k] for k in _BOOTSTRAP_FIELDS})
+
+
+_BOOTSTRAP_FIELDS = (
+    "n",
+    "baseline_mean",
+    "candidate_mean",
+    "mean_diff",
+    "low",
+    "high",
+    "confidence",
+    "n_resamples",
+    "verdict",
+)
 
 
 def check_confidence(confidence: object) -> float:

@@ -11,13 +11,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
+from genver.compare.result import Delta, MetricRow
+from genver.compare.stats import PairedBootstrap, lower_is_better, paired_bootstrap, score_value
 from genver.entities import Assessment, LoggedModel, Metric
 from genver.exceptions import InvalidArgumentError
-from genver.genai.comparison import Delta, MetricRow
-from genver.genai.stats import PairedBootstrap, lower_is_better, paired_bootstrap, score_value
 
 if TYPE_CHECKING:
-    from genver.fluent import Genver
+    from genver.client import GenverClient
 
 __all__ = ["Choice", "choose_datasets", "datasets_of", "delta", "latest_metrics", "metric_rows"]
 
@@ -113,7 +113,7 @@ def delta(base: float | None, value: float | None) -> Delta | None:
 
 
 def metric_rows(
-    gv: Genver,
+    client: GenverClient,
     models: Sequence[LoggedModel],
     chosen: Sequence[Choice],
     latest: Sequence[Mapping[str, Metric]],
@@ -123,7 +123,7 @@ def metric_rows(
     seed: int | None,
     notes: list[str],
 ) -> tuple[MetricRow, ...]:
-    scores = _Scores(gv)
+    scores = _Scores(client)
     rows = []
     for key in sorted({k for found in latest for k in found}):
         picked = [found.get(key) for found in latest]
@@ -178,8 +178,8 @@ def metric_rows(
 class _Scores:
     """Per-row numeric scores of evaluation runs (record id → score), one store read per run."""
 
-    def __init__(self, gv: Genver) -> None:
-        self._client = gv.client
+    def __init__(self, client: GenverClient) -> None:
+        self._client = client
         self._runs: dict[str, list[Assessment]] = {}
 
     def get(self, run_id: str, scorer: str, digest: str, model_id: str) -> dict[str, float]:

@@ -13,15 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from genver.genai.git_versioning import (
-    BRANCH_TAG,
-    COMMIT_TAG,
-    DIFF_TAG,
-    DIRTY_TAG,
-    REPO_URL_TAG,
-    VERSION_KEY_TAG,
-)
-from genver.genai.stats import PairedBootstrap
+from genver.compare.stats import PairedBootstrap
+from genver.gitinfo import BRANCH_TAG, COMMIT_TAG, DIFF_TAG, DIRTY_TAG, REPO_URL_TAG, VERSION_KEY_TAG
 
 __all__ = [
     "CodeDiff",
@@ -100,6 +93,18 @@ class GitState:
             else {"files": u.files, "insertions": u.insertions, "deletions": u.deletions},
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GitState:
+        u = d.get("uncommitted_diff")
+        return cls(
+            commit=d.get("commit"),
+            branch=d.get("branch"),
+            dirty=d.get("dirty"),
+            repo_url=d.get("repo_url"),
+            version_key=d.get("version_key"),
+            uncommitted=None if u is None else DiffSize(**u),
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class VersionInfo:
@@ -128,6 +133,21 @@ class VersionInfo:
             "git": self.git.to_dict(),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> VersionInfo:
+        ds = d.get("dataset")
+        return cls(
+            model_id=d["model_id"],
+            name=d["name"],
+            status=d["status"],
+            created=d["created"],
+            experiment_id=d["experiment_id"],
+            git=GitState.from_dict(d["git"]),
+            dataset_name=None if ds is None else ds["name"],
+            dataset_digest=None if ds is None else ds["digest"],
+            has_metrics=ds is not None,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ValueDiff:
@@ -138,6 +158,10 @@ class ValueDiff:
 
     def to_dict(self) -> dict[str, Any]:
         return {"key": self.key, "values": list(self.values)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ValueDiff:
+        return cls(key=d["key"], values=tuple(d["values"]))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -150,6 +174,10 @@ class Delta:
 
     def to_dict(self) -> dict[str, Any]:
         return {"absolute": self.absolute, "relative": self.relative}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Delta:
+        return cls(absolute=d["absolute"], relative=d["relative"])
 
     def __str__(self) -> str:
         pct = "" if self.relative is None else f", {self.relative:+.1%}"
@@ -179,6 +207,18 @@ class MetricRow:
             "bootstrap": [None if b is None else b.to_dict() for b in self.bootstrap],
             "run_ids": list(self.run_ids),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> MetricRow:
+        return cls(
+            key=d["key"],
+            label=d["label"],
+            higher_is_better=d["higher_is_better"],
+            values=tuple(d["values"]),
+            deltas=tuple(None if x is None else Delta.from_dict(x) for x in d["deltas"]),
+            bootstrap=tuple(None if x is None else PairedBootstrap.from_dict(x) for x in d["bootstrap"]),
+            run_ids=tuple(d.get("run_ids", ())),
+        )
 
     def cell(self, i: int, *, markdown: bool = False) -> str:
         """Value, delta and verdict of version ``i`` as one short text."""
@@ -220,6 +260,16 @@ class CodeDiff:
             "error": self.error,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> CodeDiff:
+        return cls(
+            model_id=d["model_id"],
+            base_commit=d["base_commit"],
+            commit=d["commit"],
+            stat=d["stat"],
+            error=d.get("error"),
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Comparison:
@@ -260,6 +310,21 @@ class Comparison:
             "n_resamples": self.n_resamples,
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> Comparison:
+        """The comparison ``to_dict`` wrote (what ``GET /api/v1/compare`` returns)."""
+        return cls(
+            versions=tuple(VersionInfo.from_dict(v) for v in d["versions"]),
+            params=tuple(ValueDiff.from_dict(p) for p in d["params"]),
+            tags=tuple(ValueDiff.from_dict(t) for t in d["tags"]),
+            code_diffs=tuple(CodeDiff.from_dict(c) for c in d["code_diffs"]),
+            metrics=tuple(MetricRow.from_dict(m) for m in d["metrics"]),
+            trace_stats=tuple(MetricRow.from_dict(s) for s in d["trace_stats"]),
+            confidence=d["confidence"],
+            n_resamples=d["n_resamples"],
+            notes=tuple(d["notes"]),
+        )
 
     def to_markdown(self) -> str:
         """The comparison as GitHub-flavoured Markdown, for a pull-request comment."""

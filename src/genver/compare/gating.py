@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from genver.compare.result import Comparison, MetricRow, VersionInfo, dataset_label, fmt_number, md_cell
 from genver.exceptions import InvalidArgumentError
-from genver.genai.comparison import Comparison, MetricRow, VersionInfo, dataset_label, fmt_number, md_cell
 
 __all__ = ["GateCheck", "GateResult", "Threshold", "parse_threshold", "resolve_metric", "run_checks"]
 
@@ -94,6 +94,11 @@ class GateCheck:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GateCheck:
+        ci = d.get("ci")
+        return cls(**{**d, "ci": None if ci is None else (ci[0], ci[1])})
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class GateResult:
@@ -123,6 +128,19 @@ class GateResult:
             "checks": [c.to_dict() for c in self.checks],
             "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> GateResult:
+        """The result ``to_dict`` wrote (what ``GET /api/v1/gate`` returns), without the
+        comparison behind it."""
+        return cls(
+            passed=d["passed"],
+            baseline=VersionInfo.from_dict(d["baseline"]),
+            candidate=VersionInfo.from_dict(d["candidate"]),
+            checks=tuple(GateCheck.from_dict(c) for c in d["checks"]),
+            confidence=d["confidence"],
+            notes=tuple(d["notes"]),
+        )
 
     def to_markdown(self) -> str:
         """The gate's outcome as Markdown, for a pull-request comment."""
