@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from genver.compare.result import DiffSize, GitState
+from genver.compare.result import Comparison, DiffSize, GitState
 from genver.compare.stats import lower_is_better, paired_bootstrap, score_value, verdict
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.fluent import Genver
@@ -355,6 +355,7 @@ def test_git_commits_diff_stat_and_uncommitted_diff_size(
     assert bad.stat is None and bad.error is not None and "not a commit id" in bad.error
     assert "mlflow.source.git.diff" not in {d.key for d in c.tags}  # shown as a size, not as text
     assert "mlflow.source.git.dirty" in {d.key for d in c.tags}
+    assert Comparison.from_dict(json.loads(json.dumps(c.to_dict()))) == c  # git state survives the wire
 
     gv.create_external_model(name="d", tags={"mlflow.source.git.commit": "f" * 40})
     unknown = compare_models("a", "d", genver=gv).code_diffs[0]
@@ -376,6 +377,7 @@ def test_to_dict_is_json_and_markdown_is_a_pr_comment(gv: Genver) -> None:
 
     c = compare_models(v1.model_id, v2.model_id, genver=gv)
     d = json.loads(json.dumps(c.to_dict()))
+    assert Comparison.from_dict(d) == c  # what a client rebuilds from GET /api/v1/compare
     assert d["baseline"] == v1.model_id and [v["name"] for v in d["versions"]] == ["bot|v1", "bot-v2"]
     assert d["metrics"][0]["values"] == [0.5, 1.0]
     assert d["metrics"][0]["bootstrap"][1]["verdict"] == "better"

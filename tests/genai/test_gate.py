@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from genver.compare.gating import Threshold, parse_threshold
+from genver.compare.gating import GateResult, Threshold, parse_threshold
 from genver.entities import LoggedModel
 from genver.exceptions import InvalidArgumentError
 from genver.fluent import Genver
@@ -248,6 +248,9 @@ def test_gate_result_as_json_and_markdown(gv: Genver, pair: tuple[LoggedModel, L
     assert [c["metric"] for c in d["checks"]] == ["exact/mean", "p95_latency"]
     assert [c["passed"] for c in d["checks"]] == [False, True]
     assert d["checks"][0]["ci"][1] < 0 and d["checks"][1]["ci"] is None
+
+    again = GateResult.from_dict(d)  # what a client rebuilds from GET /api/v1/gate
+    assert again == result and again.to_dict() == result.to_dict()
 
     md = result.to_markdown()
     assert md.startswith("### genver gate ❌ failed (1 of 2 checks)")
