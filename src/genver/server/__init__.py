@@ -1,5 +1,5 @@
 """The genver server: ``create_app(store)`` serves the Store interface over REST (FastAPI).
 
-FastAPI is imported only from ``genver.server.app``, so ``genver.server.schema`` stays usable by
+FastAPI is imported only from ``genver.server.app``, so ``genver.wire`` stays usable by
 the REST store without loading the web stack.
 """

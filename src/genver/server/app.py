@@ -1,7 +1,7 @@
 """``create_app(store)``: the genver REST API over any ``Store``.
 
 The app keeps no state of its own beyond the store it is given, so several replicas can serve one
-database. Errors leave as ``schema.ErrorBody`` with the status from ``errors.STATUS_BY_ERROR``;
+database. Errors leave as ``wire.ErrorBody`` with the status from ``wire.errors.STATUS_BY_ERROR``;
 a body that fails validation is a 400 naming the field (FastAPI's default would be 422).
 """
 
@@ -17,13 +17,13 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from genver import wire as w
 from genver.exceptions import GenverError
-from genver.server import schema as w
 from genver.server.auth import Token, TokenAuth
-from genver.server.errors import STATUS_BY_ERROR, status_for
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
 from genver.server.routes import datasets, experiments, models, otlp, runs, traces
 from genver.store.base import Store
+from genver.wire.errors import STATUS_BY_ERROR, status_for
 
 API_PREFIX = "/api/v1"
 _log = logging.getLogger(__name__)

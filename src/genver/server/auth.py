@@ -24,10 +24,10 @@ from dataclasses import dataclass, field
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from genver import wire as w
 from genver.config import SERVER_TOKEN_FILE, SERVER_TOKENS
 from genver.exceptions import GenverError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError
-from genver.server import schema as w
-from genver.server.errors import status_for
+from genver.wire.errors import status_for
 
 
 class Access(enum.IntEnum):

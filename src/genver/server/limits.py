@@ -10,9 +10,9 @@ import contextlib
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from genver import wire as w
 from genver.config import SERVER_MAX_REQUEST_MB
 from genver.exceptions import InvalidArgumentError
-from genver.server import schema as w
 from genver.server.auth import send_json
 
 MB = 1024 * 1024

@@ -1,7 +1,7 @@
 """``RestStore``: the Store interface over HTTP, against a genver server.
 
-The same wire models as the server (``genver.server.schema``) go both ways, and error bodies map
-back to the exception classes the local store raises (``genver.server.errors``), so code behaves
+The same wire models as the server (``genver.wire``) go both ways, and error bodies map
+back to the exception classes the local store raises (``genver.wire.errors``), so code behaves
 the same on ``sqlite:///...`` and ``http://host:port``.
 
 Idempotent calls (reads, searches, and upserts such as ``log_traces`` or ``set_*_tags``) are
@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from genver import wire as w
 from genver.entities import (
     Assessment,
     Dataset,
@@ -28,7 +29,6 @@ from genver.entities import (
     TraceStats,
     ViewType,
 )
-from genver.server import schema as w
 from genver.store.base import Store
 from genver.store.rest_datasets import RestEvalDatasets
 from genver.store.rest_transport import (

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from genver import wire as w
 from genver.entities import DatasetRecord, EvaluationDataset, PagedList
 from genver.exceptions import InvalidArgumentError
-from genver.server import schema as w
 from genver.store.rest_transport import (
     RestTransport,
     items_of,

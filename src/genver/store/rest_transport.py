@@ -16,6 +16,7 @@ from urllib.parse import quote
 import httpx
 import pydantic
 
+from genver import wire as w
 from genver.exceptions import (
     GenverError,
     InvalidArgumentError,
@@ -23,9 +24,8 @@ from genver.exceptions import (
     StoreUnavailableError,
     UnauthenticatedError,
 )
-from genver.server import schema as w
-from genver.server.errors import error_for
 from genver.validation import check_id, check_tags
+from genver.wire.errors import error_for
 
 API_PREFIX = "/api/v1"
 _RETRY_STATUSES = frozenset({502, 503, 504})

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 from pydantic import StrictInt, WithJsonSchema
 
 from genver.entities import DatasetRecord, EvaluationDataset
-from genver.server.schema.base import Page, Wire
+from genver.wire.base import Page, Wire
 
 __all__ = [
     "AddEvalDatasetRecords",

@@ -1,6 +1,7 @@
 """HTTP status codes for genver errors, in one table; the REST store reads the same table back.
 
-Every error body is ``{"error_code", "message", "error_type"}`` (``schema.ErrorBody``).
+Every error body is ``{"error_code", "message", "error_type"}`` (``genver.wire.ErrorBody``). The
+table is part of the wire format, so it lives here, beside the models both sides import.
 """
 
 from __future__ import annotations

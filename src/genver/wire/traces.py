@@ -19,7 +19,7 @@ from genver.entities import (
     TraceStats,
 )
 from genver.exceptions import InvalidArgumentError
-from genver.server.schema.base import Int64, Page, Wire
+from genver.wire.base import Int64, Page, Wire
 
 __all__ = [
     "AssessmentList",

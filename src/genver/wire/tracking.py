@@ -20,7 +20,7 @@ from genver.entities import (
     RunInputs,
     ViewType,
 )
-from genver.server.schema.base import Int64, Page, Wire
+from genver.wire.base import Int64, Page, Wire
 
 __all__ = [
     "CreateExperiment",

@@ -8,8 +8,8 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic_core import PydanticSerializationError
 
-from genver.server.schema import Wire, dumps
 from genver.store.base import Store
+from genver.wire import Wire, dumps
 
 
 def store_of(request: Request) -> Store:

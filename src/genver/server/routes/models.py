@@ -5,8 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from genver import wire as w
 from genver.entities import LoggedModelStatus
-from genver.server import schema as w
 from genver.server.routes import StoreDep, ok, out
 
 router = APIRouter(prefix="/models", tags=["versions"])

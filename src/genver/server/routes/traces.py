@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 from fastapi.responses import Response
 
-from genver.server import schema as w
+from genver import wire as w
 from genver.server.routes import StoreDep, ok, out
 
 router = APIRouter(prefix="/traces", tags=["traces"])
