@@ -4,16 +4,29 @@ Every error genver raises on purpose is a :class:`GenverError`. Each subclass al
 builtin that matches its meaning, so ``except ValueError`` keeps working for callers that do not
 know genver::
 
-    GenverError (Exception)                       error_code
-     ├── InvalidArgumentError (ValueError)         INVALID_PARAMETER_VALUE
-     │    └── InvalidFilterError                   INVALID_PARAMETER_VALUE
-     ├── NotFoundError (LookupError)               RESOURCE_DOES_NOT_EXIST
-     ├── AlreadyExistsError                        RESOURCE_ALREADY_EXISTS
-     ├── PermissionDeniedError (PermissionError)   PERMISSION_DENIED
-     │    └── UnauthenticatedError                 UNAUTHENTICATED
-     ├── StoreError                                INTERNAL_ERROR
-     │    └── StoreUnavailableError (ConnectionError)  TEMPORARILY_UNAVAILABLE
-     └── TracingError                              INTERNAL_ERROR
+    GenverError (Exception)                          error_code                defined in
+     ├── InvalidArgumentError (ValueError)            INVALID_PARAMETER_VALUE
+     │    ├── InvalidFilterError                      INVALID_PARAMETER_VALUE
+     │    ├── UnsupportedMediaError                   INVALID_PARAMETER_VALUE   server.otlp.codec
+     │    ├── BodyTooLargeError                       INVALID_PARAMETER_VALUE   server.otlp.codec
+     │    └── _TooLarge (internal)                    INVALID_PARAMETER_VALUE   server.limits
+     ├── NotFoundError (LookupError)                  RESOURCE_DOES_NOT_EXIST
+     ├── AlreadyExistsError                           RESOURCE_ALREADY_EXISTS
+     ├── PermissionDeniedError (PermissionError)      PERMISSION_DENIED
+     │    └── UnauthenticatedError                    UNAUTHENTICATED
+     ├── StoreError                                   INTERNAL_ERROR
+     │    └── StoreUnavailableError (ConnectionError) TEMPORARILY_UNAVAILABLE
+     ├── TracingError                                 INTERNAL_ERROR
+     ├── MissingExpectationError (LookupError)        MISSING_EXPECTATION       genai.scorers.builtin
+     ├── MissingTraceError (LookupError)              MISSING_TRACE             genai.scorers.builtin
+     ├── JudgeError                                   JUDGE_ERROR               genai.scorers.judges
+     │    ├── JudgeUnavailableError                   JUDGE_UNAVAILABLE         genai.scorers.judges
+     │    └── JudgeParseError                         JUDGE_PARSE_ERROR         genai.scorers.judges
+     └── _GitUnavailable (internal)                   INTERNAL_ERROR            genai.git_versioning
+
+Classes without a module are defined here; the others live beside the code that raises them
+(modules under ``genver.``). Internal ones never reach the caller: they are caught in their module.
+A test walks every genver module and fails on an exception class missing from this tree.
 
 ``MlflowException`` is an alias of :class:`GenverError` so that MLflow-style code such as
 ``except mlflow.exceptions.MlflowException as e: e.error_code`` runs unchanged.

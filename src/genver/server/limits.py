@@ -31,8 +31,12 @@ def max_request_bytes(mb: float) -> int:
 DEFAULT_MAX_REQUEST_BYTES = max_request_bytes(float(SERVER_MAX_REQUEST_MB.default or 32))
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(InvalidArgumentError):
+    """Raised from ``receive()`` once a streamed body passes the limit, to stop the app reading it.
+
+    Internal: whatever the app makes of it (FastAPI's 400, the OTLP route's own answer, the
+    GenverError handler), the middleware replaces the response with its 413 and suppresses it.
+    """
 
 
 class BodySizeLimit:
