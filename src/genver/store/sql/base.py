@@ -45,7 +45,8 @@ def _size_page_cache(dbapi_conn: Any, _record: Any) -> None:
 
 
 class SqlBase:
-    """Engine ownership and transaction helpers; resource mixins build on these."""
+    """Engine ownership and transaction helpers. Every resource mixin subclasses this directly
+    (never another mixin): what two topics share lives here or in a module function."""
 
     def __init__(
         self,

@@ -25,10 +25,10 @@ from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
+from genver.store.sql.base import SqlBase
 from genver.store.sql.filters import Target, compare, compile_filter, conjuncts, kv_in
 from genver.store.sql.functions import unindexed
 from genver.store.sql.model_rows import load_page, select_page
-from genver.store.sql.runs import RunsMixin
 from genver.store.sql.search_sqlite import KvPlanner
 from genver.validation import check_text
 
@@ -69,7 +69,7 @@ class _PlanCache:
                 self._plans.popitem(last=False)
 
 
-class ModelSearchMixin(RunsMixin):
+class ModelSearchMixin(SqlBase):
     @functools.cached_property
     def _search_plans(self) -> _PlanCache:
         return _PlanCache(256)

@@ -12,8 +12,8 @@ from genver.entities import LoggedModel, LoggedModelStatus
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.ids import new_model_id, random_name
 from genver.store.sql import tables as t
+from genver.store.sql.base import SqlBase
 from genver.store.sql.model_rows import FIND_MODEL, GET_MODEL, load_model, require_models
-from genver.store.sql.model_search import ModelSearchMixin
 from genver.validation import check_id, check_key, check_model_name, check_params, check_tags, check_text
 
 _M = t.logged_models
@@ -25,7 +25,7 @@ _INSERT_PARAM = _P.insert()
 _INSERT_TAG = _T.insert()
 
 
-class ModelsMixin(ModelSearchMixin):
+class ModelsMixin(SqlBase):
     def create_logged_model(
         self,
         *,

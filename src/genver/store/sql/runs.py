@@ -26,10 +26,10 @@ from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
+from genver.store.sql.base import SqlBase
 from genver.store.sql.experiments import lifecycle_clause
 from genver.store.sql.filters import Target, compile_filter, conjuncts, kv_in
 from genver.store.sql.functions import unindexed
-from genver.store.sql.run_logging import RunLoggingMixin
 from genver.store.sql.search_sqlite import KvPlanner
 from genver.validation import check_id, check_tags, check_text
 
@@ -38,7 +38,7 @@ _KV_TABLES = {"param": t.run_params, "tag": t.run_tags, "metric": t.latest_metri
 _STATUSES = {s.value for s in RunStatus}
 
 
-class RunsMixin(RunLoggingMixin):
+class RunsMixin(SqlBase):
     def create_run(
         self,
         *,

@@ -1,4 +1,9 @@
-"""``SqlStore``: the Store interface on SQLAlchemy 2, for SQLite and PostgreSQL."""
+"""``SqlStore``: the Store interface on SQLAlchemy 2, for SQLite and PostgreSQL.
+
+Flat by rule: each mixin sits directly on ``SqlBase`` and holds one topic in the file its name
+says (runs.py, run_logging.py, models.py, model_search.py, ...); ``SqlStore`` lists them all, so
+a store method is found in one file, not by walking a chain (``tests/store/test_layout.py``).
+"""
 
 from __future__ import annotations
 
@@ -6,11 +11,24 @@ from genver.store.base import Store
 from genver.store.sql.assessments import AssessmentsMixin
 from genver.store.sql.eval_datasets import EvalDatasetsMixin
 from genver.store.sql.experiments import ExperimentsMixin
+from genver.store.sql.model_search import ModelSearchMixin
 from genver.store.sql.models import ModelsMixin
+from genver.store.sql.run_logging import RunLoggingMixin
+from genver.store.sql.runs import RunsMixin
 from genver.store.sql.traces import TracesMixin
 
 
-class SqlStore(AssessmentsMixin, EvalDatasetsMixin, TracesMixin, ModelsMixin, ExperimentsMixin, Store):
+class SqlStore(
+    AssessmentsMixin,
+    EvalDatasetsMixin,
+    TracesMixin,
+    ModelsMixin,
+    ModelSearchMixin,
+    RunsMixin,
+    RunLoggingMixin,
+    ExperimentsMixin,
+    Store,
+):
     """The embedded (SQLite) and team (PostgreSQL) store.
 
     >>> store = SqlStore("sqlite:///genver.db")  # doctest: +SKIP
