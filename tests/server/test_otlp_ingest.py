@@ -280,6 +280,24 @@ def test_unknown_ids_in_attributes_are_rejected_by_partial_success(
     assert partial.rejected_spans == 1 and "'424242'" in partial.error_message
 
 
+def test_a_version_named_by_name_or_alias_is_resolved_like_everywhere_else(
+    client: TestClient, sql_store: SqlStore, model_id: str
+) -> None:
+    newer = sql_store.create_logged_model(experiment_id="0", name="agent-v1").model_id
+    other = "22222222222222222222222222222222"
+    body = request(
+        pb_span(ROOT, **{"genver.model_id": "agent-v1"}),  # a name: its latest version
+        pb_span(ROOT, trace=other, **{"genver.model_id": "@production"}),  # no such alias
+    )
+    partial = response(client.post("/v1/traces", content=body, headers=PB)).partial_success
+    assert partial.rejected_spans == 1 and "'@production'" in partial.error_message
+    assert sql_store.get_trace(TID).info.model_id == newer != model_id
+    headers = {**PB, "X-Genver-Model-Id": "agent-v1"}
+    response(client.post("/v1/traces", content=request(pb_span(ROOT, trace=other)), headers=headers))
+    assert sql_store.get_trace("tr-" + other).info.model_id == newer
+    assert len(sql_store.search_logged_models(experiment_ids=["0"])) == 2  # a name never creates one
+
+
 def test_header_links(client: TestClient, sql_store: SqlStore, model_id: str) -> None:
     exp = sql_store.create_experiment("otlp")
     headers = {**PB, "x-mlflow-experiment-id": exp, "X-Genver-Model-Id": model_id}

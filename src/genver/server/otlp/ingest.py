@@ -1,6 +1,9 @@
 """Storing an OTLP request: check the links, merge the traces into the store.
 
-Unknown ids are rejected, never stored unlinked:
+The version link may be a model id, a version name (the latest of that name in the trace's
+experiment) or an alias, read by ``genver.client.refs`` like everywhere else; the trace is stored
+with the resolved model id. Unknown links are rejected, never stored unlinked (and a name never
+creates a version here):
 
 - from the request's headers (``X-Genver-Model-Id``, ``X-Genver-Experiment-Id`` /
   ``x-mlflow-experiment-id``): the whole request fails (404 unknown, 400 invalid or deleted), so
@@ -11,11 +14,16 @@ Unknown ids are rejected, never stored unlinked:
 
 from __future__ import annotations
 
+import dataclasses
+
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from genver.client import GenverClient
+from genver.client.refs import find_model
 from genver.entities import Trace
+from genver.entities.trace import MODEL_ID_KEY
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
-from genver.server.otlp.convert import Headers, convert
+from genver.server.otlp.convert import DEFAULT_EXPERIMENT_ID, Headers, convert
 from genver.store.base import Store
 from genver.trace_summary import PriceTable
 
@@ -29,9 +37,9 @@ def check_headers(store: Store, headers: Headers) -> None:
         if problem is not None:
             raise problem
     if headers.model_id is not None:
-        problem = _model_problem(store, headers.model_id)
-        if problem is not None:
-            raise problem
+        found = _resolve_model(store, headers.model_id, headers.experiment_id or DEFAULT_EXPERIMENT_ID)
+        if isinstance(found, GenverError):
+            raise found
 
 
 def ingest(
@@ -40,25 +48,29 @@ def ingest(
     """Merge the request's traces into ``store``; the spans rejected and why ("" if none)."""
     check_headers(store, headers)
     converted = convert(request, headers=headers, prices=prices)
-    problems: dict[str, GenverError | None] = {}  # link -> problem, looked up once per request
+    experiments: dict[str, GenverError | None] = {}  # looked up once per request
+    models: dict[tuple[str, str], str | GenverError] = {}
     accepted: list[Trace] = []
     for trace in converted.traces:
-        for what, value, check in (
-            ("experiment", trace.info.experiment_id, _experiment_problem),
-            ("version", trace.info.model_id, _model_problem),
-        ):
-            if value is None:
-                continue
-            key = f"{what}:{value}"
-            if key not in problems:
-                problems[key] = check(store, value)
-            problem = problems[key]
-            if problem is not None:
-                converted.reject(
-                    converted.span_counts[trace.info.trace_id],
-                    f"trace {trace.info.trace_id!r}: {problem.message}",
-                )
-                break
+        experiment_id = trace.info.experiment_id
+        if experiment_id not in experiments:
+            experiments[experiment_id] = _experiment_problem(store, experiment_id)
+        problem = experiments[experiment_id]
+        ref = trace.info.model_id
+        if problem is None and ref is not None:
+            key = (ref, experiment_id)
+            if key not in models:
+                models[key] = _resolve_model(store, ref, experiment_id)
+            found = models[key]
+            if isinstance(found, GenverError):
+                problem = found
+            elif found != ref:
+                trace = _linked(trace, found)
+        if problem is not None:
+            converted.reject(
+                converted.span_counts[trace.info.trace_id],
+                f"trace {trace.info.trace_id!r}: {problem.message}",
+            )
         else:
             accepted.append(trace)
     if accepted:
@@ -96,14 +108,21 @@ def _experiment_problem(store: Store, experiment_id: str) -> GenverError | None:
     return None
 
 
-def _model_problem(store: Store, model_id: str) -> GenverError | None:
+def _resolve_model(store: Store, ref: str, experiment_id: str) -> str | GenverError:
+    """The model id a version link names, or why it cannot be used."""
     try:
-        store.get_logged_model(model_id)
-    except NotFoundError:
-        return NotFoundError(
-            f"No version (logged model) with id {model_id!r}: create it first, e.g. "
-            "genver.set_active_model(name=...), and send its model_id."
-        )
-    except InvalidArgumentError as exc:
+        found = find_model(GenverClient(store=store), ref, experiment_id=experiment_id)
+    except (NotFoundError, InvalidArgumentError) as exc:
         return exc
-    return None
+    if found is None:
+        return NotFoundError(
+            f"No version (logged model) {ref!r} in experiment {experiment_id!r}: create it first, "
+            "e.g. genver.set_active_model(name=...), and send its model_id or name."
+        )
+    return found.model_id
+
+
+def _linked(trace: Trace, model_id: str) -> Trace:
+    """The trace linked to ``model_id`` (it named its version by name or alias)."""
+    metadata = {**trace.info.trace_metadata, MODEL_ID_KEY: model_id}
+    return dataclasses.replace(trace, info=dataclasses.replace(trace.info, trace_metadata=metadata))
