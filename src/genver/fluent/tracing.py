@@ -354,9 +354,8 @@ class TracingAPI(FluentBase):
         if flush:
             self.flush_trace_async_logging()
         client = self.client
-        ids = [str(e) for e in (experiment_ids or locations or [])] or self._trace_experiments(
-            model_id, run_id
-        )
+        # With a model_id or run_id the client searches that version's or run's experiment.
+        ids = experiment_ids or locations or (None if model_id or run_id else [self.current_experiment_id()])
         traces: list[Trace] = collect_pages(
             lambda size, token: client.search_traces(
                 ids,
@@ -375,16 +374,6 @@ class TracingAPI(FluentBase):
         from genver.fluent.frames import traces_frame
 
         return traces_frame(traces)
-
-    def _trace_experiments(self, model_id: str | None, run_id: str | None) -> list[str]:
-        if model_id is not None:
-            try:
-                return [self.client.get_logged_model(model_id).experiment_id]
-            except NotFoundError:
-                pass
-        if run_id is not None:
-            return [self.client.get_run(run_id).info.experiment_id]
-        return [self.current_experiment_id()]
 
     def delete_traces(
         self,
