@@ -94,6 +94,27 @@ TRACE_SPOOL_DIR = Setting(
 TRACE_SPOOL_MAX_MB = Setting(
     ("GENVER_TRACE_SPOOL_MAX_MB",), "1024", "Largest size of the trace spool, in MB."
 )
+TRACE_EXIT_TIMEOUT = Setting(
+    ("GENVER_TRACE_EXIT_TIMEOUT",),
+    "10",
+    "Seconds a normal exit waits to export queued traces; what is left is spooled.",
+)
+CACHE_HOME = Setting(
+    ("XDG_CACHE_HOME",),
+    None,
+    "The user's cache folder (default ~/.cache); the trace spool of non-SQLite stores is under it.",
+)
+SERVICE_NAME = Setting(
+    ("OTEL_SERVICE_NAME",),
+    "genver-app",
+    "The OpenTelemetry service.name of genver's spans (its tracer and the OTLP export).",
+)
+UNDER_PYTEST = Setting(
+    ("PYTEST_CURRENT_TEST",),
+    None,
+    "Set by pytest during a test: internal tracing errors are raised there, not only logged. "
+    "Read at each use, since pytest changes it per test.",
+)
 TRACING_ENABLED = Setting(
     ("GENVER_TRACING_ENABLED", "MLFLOW_TRACING_ENABLED"),
     "true",

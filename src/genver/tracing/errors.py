@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import os
 import threading
 
+from genver.config import UNDER_PYTEST
 from genver.exceptions import StoreUnavailableError
 
 log = logging.getLogger("genver.tracing")
@@ -14,7 +14,7 @@ _lock = threading.Lock()
 
 
 def under_pytest() -> bool:
-    return "PYTEST_CURRENT_TEST" in os.environ
+    return UNDER_PYTEST.get() is not None  # read per call: pytest sets it per test
 
 
 def is_operational(exc: BaseException) -> bool:

@@ -9,10 +9,10 @@ any backend.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from typing import Any
 
+from genver.config import SERVICE_NAME
 from genver.entities import Trace
 from genver.entities import trace as keys
 from genver.exceptions import InvalidArgumentError
@@ -42,7 +42,7 @@ def to_readable_spans(trace: Trace) -> list[Any]:
     from opentelemetry.sdk.trace import Event, ReadableSpan
     from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
-    resource = Resource.create({"service.name": os.environ.get("OTEL_SERVICE_NAME", "genver-app")})
+    resource = Resource.create({"service.name": SERVICE_NAME.get() or "genver-app"})
     trace_int = int(trace.info.trace_id[3:], 16)
     out = []
     for s in trace.data.spans:

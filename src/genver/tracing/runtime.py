@@ -10,7 +10,6 @@ Built lazily on the first span, so ``import genver`` does not load the OpenTelem
 from __future__ import annotations
 
 import contextvars
-import os
 import threading
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
@@ -21,6 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import StatusCode
 
+from genver.config import SERVICE_NAME
 from genver.entities import (
     Span,
     SpanEvent,
@@ -129,7 +129,7 @@ class Tracing:
         self.host = host
         self.prices = prices
         attrs = {
-            "service.name": os.environ.get("OTEL_SERVICE_NAME", "genver-app"),
+            "service.name": SERVICE_NAME.get() or "genver-app",
             "telemetry.sdk.name": "genver",
         }
         attrs.update(resource_attributes or {})

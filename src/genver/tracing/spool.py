@@ -19,6 +19,8 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from genver.config import CACHE_HOME
+
 _counter = itertools.count()
 
 
@@ -29,7 +31,7 @@ def default_spool_dir(tracking_uri: str) -> Path:
         if db:
             return Path(os.path.abspath(db) + "-spool")
     digest = hashlib.sha256(tracking_uri.encode()).hexdigest()[:16]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    base = CACHE_HOME.get() or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "genver" / "spool" / digest
 
 
