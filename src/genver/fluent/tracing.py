@@ -16,6 +16,7 @@ from genver.config import (
     MODEL_PRICES_FILE,
     OTLP_ENDPOINT,
     TRACE_BATCH_SIZE,
+    TRACE_EXIT_TIMEOUT,
     TRACE_FLUSH_INTERVAL,
     TRACE_MAX_QUEUE,
     TRACE_SPOOL_DIR,
@@ -409,7 +410,7 @@ def _text(value: Any, key: object) -> str:
 
 def _flush_all_at_exit() -> None:
     """A normal exit exports what is queued (or spools it if the store is down)."""
-    timeout = float(os.environ.get("GENVER_TRACE_EXIT_TIMEOUT", "10"))
+    timeout = TRACE_EXIT_TIMEOUT.get_float()
     for api in list(_instances):
         rt = api._runtime
         if rt is not None:

@@ -20,6 +20,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 from opentelemetry.trace import StatusCode
 
+from genver.client import GenverClient
 from genver.config import SERVICE_NAME
 from genver.entities import (
     Span,
@@ -33,7 +34,6 @@ from genver.entities import (
     TraceState,
 )
 from genver.entities import trace as keys
-from genver.store.base import Store
 from genver.trace_summary import PriceTable, preview, span_cost, span_usage, usage_metadata
 from genver.tracing.exporter import TraceExporter
 from genver.tracing.live import LiveSpan, genai_operation
@@ -53,7 +53,7 @@ class TracingHost(Protocol):
         self, model_env_value: str | None, run_id: str | None, experiment_id: str | None
     ) -> tuple[str | None, str]: ...
     def trace_context_metadata(self) -> dict[str, str]: ...
-    def trace_store(self) -> Store: ...
+    def trace_client(self) -> GenverClient: ...
 
 
 class PendingTrace:
@@ -145,7 +145,7 @@ class Tracing:
         )
         self._last_root: LiveSpan | None = None
         self.exporter = TraceExporter(
-            store=host.trace_store,
+            client=host.trace_client,
             spool=spool,
             convert=self.to_trace,
             batch_size=batch_size,
