@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import reprlib
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -109,7 +110,10 @@ def _validation_error(request: Request, error: RequestValidationError) -> Respon
         message = f"Malformed JSON request body at character {'.'.join(loc) or 0}: {detail}."
     else:
         field = ".".join(loc) or "body"
-        message = f"Invalid request field {field!r}: {first.get('msg', 'invalid value')}."
+        given = ""
+        if loc[:1] in (["query"], ["path"]) and first.get("type") != "missing":
+            given = f" = {reprlib.repr(first.get('input'))}"  # a URL parameter: named (reprlib shortens it)
+        message = f"Invalid request field {field!r}{given}: {first.get('msg', 'invalid value')}."
     if len(error.errors()) > 1:
         message += f" ({len(error.errors()) - 1} more error(s))"
     return _body(400, "INVALID_PARAMETER_VALUE", message, "InvalidArgumentError")
