@@ -22,7 +22,7 @@ from genver import wire as w
 from genver.exceptions import GenverError
 from genver.server.auth import Token, TokenAuth
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
-from genver.server.routes import datasets, experiments, models, otlp, runs, traces
+from genver.server.routes import compare, datasets, experiments, models, otlp, runs, traces
 from genver.store.base import Store
 from genver.wire.errors import STATUS_BY_ERROR, status_for
 
@@ -62,6 +62,7 @@ def create_app(
         traces.router,
         traces.assessments,
         datasets.router,
+        compare.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(otlp.router)  # POST /v1/traces: the standard OTLP/HTTP path

@@ -80,6 +80,8 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("GET", "/api/v1/eval-datasets/{dataset_id}"): _R,
     ("PUT", "/api/v1/eval-datasets/{dataset_id}/records"): _W,
     ("DELETE", "/api/v1/eval-datasets/{dataset_id}"): _W,
+    ("GET", "/api/v1/compare"): _R,
+    ("GET", "/api/v1/gate"): _R,
     ("POST", "/v1/traces"): _W,  # OTLP/HTTP ingest
 }
 _PATTERNS: tuple[tuple[str, re.Pattern[str], Access], ...] = tuple(
