@@ -157,11 +157,11 @@ class RestTransport:
         path: str,
         body: w.Wire | None = None,
         *,
-        params: Mapping[str, str] | None = None,
+        params: Mapping[str, str | Sequence[str]] | None = None,
         idempotent: bool,
     ) -> bytes:
         """Send one request (retried when ``idempotent``) and return the body (JSON, or empty);
-        decode it with ``parse``."""
+        decode it with ``parse``. A list in ``params`` goes as a repeated parameter."""
         try:
             content = None if body is None else w.dumps(body)
         except (TypeError, ValueError) as e:  # a value JSON cannot carry (bytes, a set, a cycle)
