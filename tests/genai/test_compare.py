@@ -212,8 +212,10 @@ def test_names_resolve_to_the_latest_version_and_unknown_ones_are_all_named(gv: 
 
     with pytest.raises(NotFoundError, match="'nope', 'm-0000'"):
         compare_models("agent", "nope", "m-0000", genver=gv)
-    with pytest.raises(InvalidArgumentError, match="at least two"):
+    with pytest.raises(InvalidArgumentError, match="1 to 3 candidates.*got 0"):
         compare_models("agent", genver=gv)
+    with pytest.raises(InvalidArgumentError, match="got 4"):  # the same limit as the server's
+        compare_models("agent", "other", "agent", "other", "agent", genver=gv)
     with pytest.raises(InvalidArgumentError, match="confidence"):
         compare_models("agent", "other", confidence=2, genver=gv)
 

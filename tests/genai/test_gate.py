@@ -39,6 +39,7 @@ def pair(gv: Genver) -> tuple[LoggedModel, LoggedModel]:
         (" 10% ", Threshold(0.10, True, "10%")),
         ("2.5%", Threshold(0.025, True, "2.5%")),
         ("0", Threshold(0.0, False, "0")),
+        (0.123456789, Threshold(0.123456789, False, "0.123456789")),  # every digit, e.g. to a server
     ],
 )
 def test_thresholds_parse(given: object, expected: Threshold) -> None:

@@ -25,11 +25,11 @@ from fastapi import FastAPI
 
 from genver.client import GenverClient
 from genver.compare.core import compare_models, gate
+from genver.compare.stats import MAX_RESAMPLES
 from genver.exceptions import InvalidArgumentError, NotFoundError, StoreUnavailableError
 from genver.fluent import Genver
 from genver.server.app import create_app
 from genver.server.auth import Token
-from genver.server.routes.compare import MAX_RESAMPLES
 from genver.store.rest import RestStore
 from genver.store.sql.store import SqlStore
 from tests.genai._compare_lab import dataset, evaluate, make_genver
@@ -295,6 +295,14 @@ def test_bad_input_is_a_4xx_naming_the_value(
     body = resp.json()
     assert body["error_type"] == ("InvalidArgumentError" if status == 400 else "NotFoundError")
     assert named in body["message"], body["message"]
+
+
+def test_a_missing_version_names_the_server_never_its_database(gv: Genver, client: TestClient) -> None:
+    gv.create_external_model(name="v2")
+    resp = client.get("/api/v1/compare", params={"baseline": "m-" + "0" * 32, "candidate": "v2"})
+    message = resp.json()["message"]
+    assert resp.status_code == 404 and "this genver server" in message
+    assert "sqlite" not in message and "postgresql" not in message and ".db" not in message
 
 
 def test_the_rest_store_raises_what_the_local_store_raises(gv: Genver, remote: GenverClient) -> None:

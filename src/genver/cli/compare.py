@@ -39,7 +39,8 @@ FormatOption = Annotated[str, typer.Option("--format", help="table, json or mark
 
 def models_compare(
     models: Annotated[
-        list[str], typer.Argument(help="Two or more versions (ids or names); the first is the baseline.")
+        list[str],
+        typer.Argument(help="Two to four versions (ids, names or @aliases); the first is the baseline."),
     ],
     experiment: ExperimentOption = None,
     dataset: DatasetOption = None,

@@ -14,7 +14,12 @@ from genver.validation import check_id
 class ClientBase:
     """The store behind a client, opened from a tracking URI unless one is given."""
 
-    def __init__(self, tracking_uri: str | None = None, *, store: Store | None = None) -> None:
+    def __init__(
+        self, tracking_uri: str | None = None, *, store: Store | None = None, shown_as: str | None = None
+    ) -> None:
+        """``shown_as`` names the store in messages instead of its URI (a server answering a
+        remote caller names itself, never its database)."""
+        self._shown_as = shown_as
         if store is None:
             from genver.context import resolve_tracking_uri
             from genver.store import store_for_uri
@@ -31,7 +36,7 @@ class ClientBase:
     @property
     def tracking_uri(self) -> str:
         """The store's URI with any password hidden, for messages."""
-        return self._store.display_uri()
+        return self._shown_as or self._store.display_uri()
 
     def close(self) -> None:
         self._store.close()

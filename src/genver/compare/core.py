@@ -53,6 +53,8 @@ TRACE_STATS: tuple[tuple[str, str, Callable[[TraceStats], float | None]], ...] =
     ("tokens_per_request", "tokens / request", lambda s: s.tokens_per_request),
     ("cost_per_request", "cost / request ($)", lambda s: s.cost_per_request),
 )
+#: Versions compared with the baseline at most, locally and by a server alike.
+MAX_CANDIDATES = 3
 _COMMIT = re.compile(r"[0-9a-fA-F]{4,64}")
 #: Seconds allowed for `git diff --stat` between two versions' commits.
 GIT_TIMEOUT = 20.0
@@ -81,8 +83,11 @@ def compare_models(
     """
     check_confidence(confidence)
     check_resamples(n_resamples)
-    if len(models) < 2:
-        raise InvalidArgumentError(f"compare_models needs at least two versions, got {list(models)!r}.")
+    if not 2 <= len(models) <= MAX_CANDIDATES + 1:
+        raise InvalidArgumentError(
+            f"compare_models compares a baseline with 1 to {MAX_CANDIDATES} candidates (what a "
+            f"side-by-side table can show), got {len(models) - 1}: {list(models)!r}."
+        )
     served = client.served_comparison(
         "compare", _query(models, experiment_id, dataset, confidence, n_resamples, seed)
     )

@@ -43,7 +43,7 @@ def parse_threshold(value: object, metric: object = None) -> Threshold:
     """``0.02`` / ``"0.02"`` (absolute) or ``"10%"`` (relative); a non-negative, finite number."""
     where = f" for {metric!r}" if metric is not None else ""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number, relative, text = float(value), False, f"{value:g}"
+        number, relative, text = float(value), False, repr(value)  # every digit reaches a server
     elif isinstance(value, str) and (m := _NUMBER.fullmatch(value)):
         relative = bool(m.group(2))
         number = float(value.strip().rstrip("%")) / (100 if relative else 1)

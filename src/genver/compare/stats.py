@@ -31,6 +31,10 @@ __all__ = [
     "verdict",
 ]
 
+#: Bootstrap resamples at most: a bound on the CPU and memory one comparison takes (a server's
+#: request included).
+MAX_RESAMPLES = 100_000
+
 BETTER = "better"
 WORSE = "worse"
 NO_CHANGE = "no significant change"
@@ -128,8 +132,15 @@ def check_confidence(confidence: object) -> float:
 
 
 def check_resamples(n_resamples: object) -> int:
-    if isinstance(n_resamples, bool) or not isinstance(n_resamples, int) or n_resamples < 1:
-        raise InvalidArgumentError(f"Invalid n_resamples {n_resamples!r}: expected a positive integer.")
+    if (
+        isinstance(n_resamples, bool)
+        or not isinstance(n_resamples, int)
+        or not 1 <= n_resamples <= MAX_RESAMPLES
+    ):
+        raise InvalidArgumentError(
+            f"Invalid n_resamples {n_resamples!r}: expected an integer from 1 to {MAX_RESAMPLES} "
+            "(2,000 is plenty for a 95% interval)."
+        )
     return n_resamples
 
 

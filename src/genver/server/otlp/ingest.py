@@ -23,6 +23,7 @@ from genver.client.refs import find_model
 from genver.entities import Trace
 from genver.entities.trace import MODEL_ID_KEY
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
+from genver.server import SERVER_NAME
 from genver.server.otlp.convert import DEFAULT_EXPERIMENT_ID, Headers, convert
 from genver.store.base import Store
 from genver.trace_summary import PriceTable
@@ -111,7 +112,7 @@ def _experiment_problem(store: Store, experiment_id: str) -> GenverError | None:
 def _resolve_model(store: Store, ref: str, experiment_id: str) -> str | GenverError:
     """The model id a version link names, or why it cannot be used."""
     try:
-        found = find_model(GenverClient(store=store), ref, experiment_id=experiment_id)
+        found = find_model(GenverClient(store=store, shown_as=SERVER_NAME), ref, experiment_id=experiment_id)
     except (NotFoundError, InvalidArgumentError) as exc:
         return exc
     if found is None:

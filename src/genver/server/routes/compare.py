@@ -18,16 +18,14 @@ from fastapi.responses import Response
 
 from genver.client import GenverClient
 from genver.compare import core
+from genver.compare.core import MAX_CANDIDATES
+from genver.compare.stats import MAX_RESAMPLES, check_resamples
 from genver.exceptions import InvalidArgumentError, NotFoundError
+from genver.server import SERVER_NAME
 from genver.server.routes import StoreDep
 
 router = APIRouter(tags=["comparison"])
 
-#: At most this many candidates next to the baseline (what a side-by-side table can show).
-MAX_CANDIDATES = 3
-#: Bootstrap resamples the server computes at most (the default is 2,000): a bound on the CPU one
-#: request may take.
-MAX_RESAMPLES = 100_000
 
 Baseline = Annotated[str, Query(description="The baseline version: a model id, a name or an @alias.")]
 Candidates = Annotated[
@@ -60,7 +58,7 @@ def compare_models(
     code diffs (a server has no checkout)."""
     candidates = _candidates(candidate, MAX_CANDIDATES)
     resamples, seed_ = _resamples(n_resamples), _seed(seed)
-    client = GenverClient(store=store)
+    client = GenverClient(store=store, shown_as=SERVER_NAME)
     result = core.compare_models(
         client,
         baseline,
@@ -93,7 +91,7 @@ def gate(
     (one,) = _candidates(candidate, 1)
     drops, rises = _thresholds(max_drop, "max_drop"), _thresholds(max_increase, "max_increase")
     resamples, seed_ = _resamples(n_resamples), _seed(seed)
-    client = GenverClient(store=store)
+    client = GenverClient(store=store, shown_as=SERVER_NAME)
     result = core.gate(
         client,
         baseline,
@@ -137,11 +135,7 @@ def _experiment_id(client: GenverClient, experiment: str) -> str:
 
 
 def _resamples(n_resamples: int) -> int:
-    if not 1 <= n_resamples <= MAX_RESAMPLES:
-        raise InvalidArgumentError(
-            f"Invalid n_resamples {n_resamples!r}: expected 1 to {MAX_RESAMPLES} (the server's limit)."
-        )
-    return n_resamples
+    return check_resamples(n_resamples)
 
 
 def _seed(text: str) -> int | None:
