@@ -112,8 +112,8 @@ def test_walk_every_route(
     for method, path in routes:
         access = route_access(method, concrete(path))
         where = f"{method} {path}"
-        if access is Access.PUBLIC:
-            assert send(auth_client, method, path, None).status_code == 200, where
+        if access is Access.PUBLIC:  # no token needed (a made-up static file is a 404)
+            assert send(auth_client, method, path, None).status_code not in (401, 403), where
             continue
         before, calls = all_counts(sql_store), len(recording.calls)
         for token in (None, "not-a-token"):

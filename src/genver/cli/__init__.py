@@ -24,6 +24,7 @@ app.add_typer(runs.app, name="runs")
 models_app.command("compare")(compare.models_compare)
 app.command("gate")(compare.gate_command)
 app.command("server")(server.server)
+app.command("ui")(server.ui)
 
 
 @app.command()

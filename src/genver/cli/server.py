@@ -48,7 +48,7 @@ def server(
         typer.Option(help="Largest request body in MB; larger ones get 413 (default 32)."),
     ] = None,
 ) -> None:
-    """Serve the tracking database over HTTP (REST API under /api/v1, docs at /docs)."""
+    """Serve the tracking database over HTTP: web UI at /, REST API under /api/v1, docs at /docs."""
     try:
         import uvicorn
 
@@ -107,6 +107,29 @@ def server(
         workers=workers,
         http=NoDelayHTTPProtocol,
         log_level="info",
+    )
+
+
+def ui(
+    backend_store_uri: Annotated[
+        str | None,
+        typer.Option(
+            help="Database to show: sqlite:///path.db or postgresql://... "
+            "(default: GENVER_TRACKING_URI / MLFLOW_TRACKING_URI, else sqlite:///genver.db)."
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option(help="Port to listen on (127.0.0.1 only).", min=0, max=65535)] = 5000,
+) -> None:
+    """Open the web UI for a local store: genver server on 127.0.0.1 (MLflow's `mlflow ui`)."""
+    typer.echo(f"genver UI at http://127.0.0.1:{port}/ (versions, traces, comparisons); Ctrl-C stops it.")
+    server(
+        backend_store_uri=backend_store_uri,
+        host="127.0.0.1",
+        port=port,
+        workers=1,
+        token_file=None,
+        allow_unauthenticated=False,
+        max_request_mb=None,
     )
 
 

@@ -23,6 +23,7 @@ from genver.exceptions import GenverError
 from genver.server.auth import Token, TokenAuth
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
 from genver.server.routes import compare, datasets, experiments, models, otlp, runs, traces
+from genver.server.ui import is_ui_path, mount_ui
 from genver.store.base import Store
 from genver.wire.errors import STATUS_BY_ERROR, status_for
 
@@ -66,6 +67,7 @@ def create_app(
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(otlp.router)  # POST /v1/traces: the standard OTLP/HTTP path
+    mount_ui(app)  # the web UI's pages under /, with /static
 
     @app.get("/health", tags=["health"])
     def health() -> dict[str, str]:
@@ -100,6 +102,11 @@ def _body(status: int, error_code: str, message: str, error_type: str) -> Respon
 
 
 def _genver_error(request: Request, error: GenverError) -> Response:
+    if is_ui_path(request.url.path):
+        from genver.server.ui.pages import error_page
+
+        title = "Not found" if status_for(error) == 404 else "Cannot show this"
+        return error_page(request, status_for(error), title, error.message)
     return _body(status_for(error), error.error_code, error.message, type(error).__name__)
 
 
@@ -124,6 +131,10 @@ def _http_error(request: Request, error: HTTPException) -> Response:
     """Routing errors (no such path, method not allowed) in the same error body as the rest."""
     codes = {404: "ENDPOINT_NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
     message = f"{request.method} {request.url.path}: {error.detail}."
+    if is_ui_path(request.url.path) and not request.url.path.startswith("/static/"):
+        from genver.server.ui.pages import error_page
+
+        return error_page(request, error.status_code, str(error.detail), message)
     response = _body(error.status_code, codes.get(error.status_code, "BAD_REQUEST"), message, "GenverError")
     for key, value in (error.headers or {}).items():
         response.headers[key] = value

@@ -23,6 +23,20 @@ def get_experiment_by_name(name: str, store: StoreDep) -> Response:
     return out(w.MaybeExperiment(experiment=None if exp is None else w.ExperimentW.of(exp)))
 
 
+@router.get("", response_model=w.ExperimentPage)
+def list_experiments(
+    store: StoreDep, filter: str | None = None, page_token: str | None = None, max_results: int = 100
+) -> Response:
+    """``search`` as a GET, newest first (the experiments page's JSON twin)."""
+    page = store.search_experiments(
+        filter_string=filter or None,
+        max_results=max_results,
+        order_by=["creation_time DESC"],
+        page_token=page_token or None,
+    )
+    return out(w.ExperimentPage(experiments=[w.ExperimentW.of(e) for e in page], next_page_token=page.token))
+
+
 @router.post("/search", response_model=w.ExperimentPage)
 def search_experiments(body: w.SearchExperiments, store: StoreDep) -> Response:
     page = store.search_experiments(**body.model_dump())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import Response
 
@@ -23,6 +25,37 @@ def create_logged_model(body: w.CreateLoggedModel, store: StoreDep) -> Response:
 def find_logged_model(experiment_id: str, name: str, store: StoreDep) -> Response:
     model = store.find_logged_model(experiment_id=experiment_id, name=name)
     return out(w.MaybeLoggedModel(model=None if model is None else w.LoggedModelW.of(model)))
+
+
+@router.get("", response_model=w.LoggedModelPage)
+def list_logged_models(
+    store: StoreDep,
+    experiment_id: str = "0",
+    filter: str | None = None,
+    order_by: str | None = None,
+    page_token: str | None = None,
+    max_results: int = 100,
+) -> Response:
+    """``search`` as a GET with the web UI's parameters (each versions page's JSON twin):
+    ``order_by`` is one ``"<field> [ASC|DESC]"``, e.g. ``metrics.exact/mean DESC``."""
+    page = store.search_logged_models(
+        experiment_ids=[experiment_id],
+        filter_string=filter or None,
+        max_results=max_results,
+        order_by=order_by_param(order_by),
+        page_token=page_token or None,
+    )
+    return out(w.LoggedModelPage(models=[w.LoggedModelW.of(m) for m in page], next_page_token=page.token))
+
+
+def order_by_param(text: str | None) -> list[dict[str, Any]] | None:
+    """``"metrics.exact/mean DESC"`` → ``[{"field_name": "metrics.exact/mean", "ascending": False}]``."""
+    if not text or not text.strip():
+        return None
+    field_name, _, direction = text.strip().rpartition(" ")
+    if direction.upper() not in ("ASC", "DESC") or not field_name.strip():
+        field_name, direction = text.strip(), "ASC"
+    return [{"field_name": field_name.strip(), "ascending": direction.upper() == "ASC"}]
 
 
 @router.post("/search", response_model=w.LoggedModelPage)

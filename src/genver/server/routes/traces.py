@@ -18,6 +18,28 @@ def log_traces(body: w.LogTraces, store: StoreDep) -> Response:
     return ok()
 
 
+@router.get("", response_model=w.TracePage)
+def list_traces(
+    store: StoreDep,
+    experiment_id: str = "0",
+    filter: str | None = None,
+    order_by: str | None = None,
+    page_token: str | None = None,
+    max_results: int = 100,
+) -> Response:
+    """``search`` as a GET, without spans, with the web UI's parameters (the traces page's JSON
+    twin)."""
+    page = store.search_traces(
+        experiment_ids=[experiment_id],
+        filter_string=filter or None,
+        max_results=max_results,
+        order_by=[order_by] if order_by else None,
+        page_token=page_token or None,
+        include_spans=False,
+    )
+    return out(w.TracePage(traces=[w.TraceW.of(t) for t in page], next_page_token=page.token))
+
+
 @router.post("/search", response_model=w.TracePage)
 def search_traces(body: w.SearchTraces, store: StoreDep) -> Response:
     page = store.search_traces(**body.model_dump())

@@ -1,0 +1,238 @@
+"""The web UI's routes: parse the URL, ask ``views`` (over the client and ``genver.compare``),
+render a template. Every page names its JSON twin, the ``/api/v1`` call with the same parameters.
+
+Every view is a URL: filters, sort, page token, selected span, compare set and "differences only"
+are query parameters, so reload, back/forward and a pasted link restore the view.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+
+from genver.client import GenverClient
+from genver.compare import core
+from genver.compare.result import GitState, fmt_number, fmt_time
+from genver.exceptions import InvalidArgumentError, NotFoundError
+from genver.server import SERVER_NAME
+from genver.server.routes import StoreDep
+from genver.server.ui import views
+
+HERE = Path(__file__).parent
+STATIC_DIR = HERE / "static"
+#: UI pages forbid inline script (htmx and genver.js load from /static); inline style attributes
+#: are allowed for the server-computed waterfall bars.
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+PAGE_SIZE = 50
+
+templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
+templates.env.globals.update(fmt_number=fmt_number, fmt_time=fmt_time, chat_messages=views.chat_messages)
+templates.env.filters["qs"] = lambda params: urlencode([(k, v) for k, v in params if v not in (None, "")])
+router = APIRouter(include_in_schema=False)
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any], *, twin: str | None, status: int = 200
+) -> Response:
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"twin": twin, **context},
+        status_code=status,
+        headers={"Content-Security-Policy": CSP},
+    )
+    return response
+
+
+def _client(store: Any) -> GenverClient:
+    return GenverClient(store=store, shown_as=SERVER_NAME)
+
+
+_static = StaticFiles(directory=STATIC_DIR)
+
+
+@router.get("/static/{path:path}")
+async def static(request: Request, path: str) -> Response:
+    """CSS, genver.js and the vendored htmx/uPlot: public (no secrets), cached for an hour."""
+    response = await _static.get_response(path, request.scope)
+    response.headers["Cache-Control"] = "public, max-age=3600"
+    return response
+
+
+def error_page(request: Request, status: int, title: str, message: str) -> Response:
+    """An error as a page (the app's handlers use it for UI paths; the API keeps JSON bodies)."""
+    return render(
+        request,
+        "error.html",
+        {"status": status, "title": title, "message": message},
+        twin=None,
+        status=status,
+    )
+
+
+@router.get("/", response_class=HTMLResponse)
+def home() -> Response:
+    return RedirectResponse("/experiments", status_code=307)
+
+
+@router.get("/experiments", response_class=HTMLResponse)
+def experiments_page(request: Request, store: StoreDep, page_token: str | None = None) -> Response:
+    client = _client(store)
+    page = client.search_experiments(
+        max_results=PAGE_SIZE, order_by=["creation_time DESC"], page_token=page_token
+    )
+    twin = "/api/v1/experiments?" + urlencode(
+        {"max_results": PAGE_SIZE, **({"page_token": page_token} if page_token else {})}
+    )
+    return render(
+        request, "experiments.html", {"experiments": list(page), "next_token": page.token}, twin=twin
+    )
+
+
+@router.get("/versions", response_class=HTMLResponse)
+def versions_page(
+    request: Request,
+    store: StoreDep,
+    experiment: str = "0",
+    filter: str = "",
+    order_by: str = "",
+    page_token: str = "",
+) -> Response:
+    client = _client(store)
+    experiment_ = client.get_experiment(experiment)
+    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
+    twin = "/api/v1/models?" + urlencode(
+        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
+    )
+    context: dict[str, Any] = {"experiment": experiment_, "params": params, "error": None, "view": None}
+    try:
+        context["view"] = views.versions_view(
+            client,
+            experiment_,
+            filter_string=filter,
+            order_by=order_by,
+            page_token=page_token or None,
+            max_results=PAGE_SIZE,
+        )
+    except InvalidArgumentError as exc:  # a bad filter or sort: said inline, as the API says it
+        context["error"] = exc.message
+        return render(request, "versions.html", context, twin=twin, status=400)
+    return render(request, "versions.html", context, twin=twin)
+
+
+@router.get("/versions/{model_id}", response_class=HTMLResponse)
+def version_page(request: Request, store: StoreDep, model_id: str) -> Response:
+    client = _client(store)
+    model = client.get_logged_model(model_id)
+    stats = client.get_trace_stats(model_ids=[model.model_id])
+    traces = client.search_traces(
+        [model.experiment_id], model_id=model.model_id, max_results=20, include_spans=False
+    )
+    context = {
+        "model": model,
+        "git": GitState.from_tags(model.tags),
+        "stats": stats[0] if stats else None,
+        "traces": list(traces),
+        "runs": sorted({m.run_id for m in model.metrics or [] if m.run_id}),
+    }
+    return render(request, "version.html", context, twin=f"/api/v1/models/{model.model_id}")
+
+
+@router.get("/traces", response_class=HTMLResponse)
+def traces_page(
+    request: Request,
+    store: StoreDep,
+    experiment: str = "0",
+    filter: str = "",
+    order_by: str = "",
+    page_token: str = "",
+) -> Response:
+    client = _client(store)
+    experiment_ = client.get_experiment(experiment)
+    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
+    twin = "/api/v1/traces?" + urlencode(
+        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
+    )
+    context: dict[str, Any] = {
+        "experiment": experiment_,
+        "params": params,
+        "error": None,
+        "traces": [],
+        "next_token": None,
+    }
+    try:
+        page = client.search_traces(
+            [experiment],
+            filter or None,
+            PAGE_SIZE,
+            [order_by] if order_by else None,
+            page_token or None,
+            include_spans=False,
+        )
+    except InvalidArgumentError as exc:
+        context["error"] = exc.message
+        return render(request, "traces.html", context, twin=twin, status=400)
+    context.update(traces=list(page), next_token=page.token)
+    return render(request, "traces.html", context, twin=twin)
+
+
+@router.get("/traces/{trace_id}", response_class=HTMLResponse)
+def trace_page(request: Request, store: StoreDep, trace_id: str, span: str | None = None) -> Response:
+    trace = _client(store).get_trace(trace_id)
+    return render(
+        request, "trace.html", {"view": views.trace_view(trace, span)}, twin=f"/api/v1/traces/{trace_id}"
+    )
+
+
+@router.get("/traces/{trace_id}/spans", response_class=HTMLResponse)
+def span_rows(
+    request: Request, store: StoreDep, trace_id: str, parent: str = "", depth: int = 1, offset: int = 0
+) -> Response:
+    """A fragment: the next span rows under ``parent`` (htmx swaps it in on expand or "more")."""
+    tree = views.SpanTree(_client(store).get_trace(trace_id))
+    if parent and parent not in tree.by_id:
+        raise NotFoundError(f"No span {parent!r} in trace {trace_id!r}.")
+    rows = tree.rows(parent or None, depth, open_path=[], selected=None, offset=max(offset, 0))
+    context = {"rows": rows, "trace_id": trace_id}
+    return render(request, "_span_rows.html", context, twin=None)
+
+
+@router.get("/compare", response_class=HTMLResponse)
+def compare_page(
+    request: Request,
+    store: StoreDep,
+    version: Annotated[list[str] | None, Query()] = None,
+    experiment: str = "0",
+    diff_only: bool = False,
+) -> Response:
+    """Versions side by side; the first ``version`` is the baseline."""
+    refs = version or []
+    twin = "/api/v1/compare?" + urlencode(
+        [
+            ("baseline", refs[0] if refs else ""),
+            *[("candidate", r) for r in refs[1:]],
+            ("experiment", experiment),
+        ]
+    )
+    context: dict[str, Any] = {
+        "refs": refs,
+        "experiment": experiment,
+        "diff_only": diff_only,
+        "error": None,
+        "c": None,
+    }
+    try:
+        context["c"] = core.compare_models(_client(store), *refs, experiment_id=experiment, code_diffs=False)
+    except (InvalidArgumentError, NotFoundError) as exc:
+        context["error"] = exc.message
+        return render(request, "compare.html", context, twin=twin, status=400)
+    return render(request, "compare.html", context, twin=twin)
