@@ -56,6 +56,7 @@ def create_app(
         responses=ERROR_RESPONSES,
     )
     app.state.store = store
+    app.state.tokens = tuple(tokens)  # /login checks a person's token against them
     for router in (
         experiments.router,
         runs.router,

@@ -20,6 +20,8 @@ import os
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from http.cookies import CookieError, SimpleCookie
+from urllib.parse import urlencode
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -44,6 +46,10 @@ _R, _W = Access.READ, Access.WRITE
 ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("GET", "/health"): Access.PUBLIC,
     ("GET", "/static/{path:path}"): Access.PUBLIC,
+    ("GET", "/login"): Access.PUBLIC,
+    ("POST", "/login"): Access.PUBLIC,  # checks the token itself; CSRF-protected
+    ("GET", "/logout"): Access.PUBLIC,
+    ("POST", "/logout"): Access.PUBLIC,
     ("GET", "/"): _R,
     ("GET", "/experiments"): _R,
     ("GET", "/versions"): _R,
@@ -185,8 +191,26 @@ def load_tokens(environ: Mapping[str, str] | None = None) -> tuple[Token, ...]:
     return tuple(tokens)
 
 
+#: The web UI's cookie holding a token (set by ``/login``; HttpOnly, SameSite=Strict). It is read
+#: for ``GET``/``HEAD`` only: a cookie can never authorize a write, so no page can be made to write.
+TOKEN_COOKIE = "genver_token"
+
+
+def match_token(tokens: Sequence[Token], presented: str) -> Token | None:
+    """The configured token ``presented`` is, compared in constant time; None if none."""
+    if not presented:
+        return None
+    digest = _digest(presented)
+    found = None
+    for token in tokens:  # no early exit: every request costs the same
+        if hmac.compare_digest(digest, token.digest):
+            found = token
+    return found
+
+
 class TokenAuth:
-    """ASGI middleware: checks the bearer token of every HTTP request against ``tokens``."""
+    """ASGI middleware: checks the bearer token of every HTTP request against ``tokens`` (or, for
+    reads of the web UI and the API, the ``genver_token`` cookie ``/login`` sets)."""
 
     def __init__(self, app: ASGIApp, *, tokens: Sequence[Token]) -> None:
         if not tokens:
@@ -210,8 +234,13 @@ class TokenAuth:
             await self.app(scope, receive, send)
             return
         presented = _bearer(scope)
+        if presented is None and scope["method"] in ("GET", "HEAD"):
+            presented = _cookie(scope, TOKEN_COOKIE)
         token = None if presented is None else self._match(presented)
         error: GenverError | None = None
+        if token is None and scope["method"] in ("GET", "HEAD") and _wants_page(scope, path):
+            await _redirect(send, "/login?" + urlencode({"next": _full_path(scope, path)}))
+            return
         if token is None:
             error = UnauthenticatedError(
                 ("Missing" if presented is None else "Unknown")
@@ -236,12 +265,43 @@ class TokenAuth:
         )
 
     def _match(self, presented: str) -> Token | None:
-        digest = _digest(presented)
-        found = None
-        for token in self._tokens:  # no early exit: every request costs the same
-            if hmac.compare_digest(digest, token.digest):
-                found = token
-        return found
+        return match_token(self._tokens, presented)
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == b"cookie":
+            jar: SimpleCookie = SimpleCookie()
+            try:
+                jar.load(value.decode("latin-1"))  # unquotes what set_cookie quoted
+            except CookieError:
+                return None
+            morsel = jar.get(name)
+            return morsel.value if morsel is not None and morsel.value else None
+    return None
+
+
+def _wants_page(scope: Scope, path: str) -> bool:
+    """A person's browser asking for a UI page (not the API, not a script)."""
+    from genver.server.ui import is_ui_path
+
+    if not is_ui_path(path) or path.startswith("/static/"):
+        return False
+    for key, value in scope.get("headers", ()):
+        if key == b"accept":
+            return b"text/html" in value
+    return False
+
+
+def _full_path(scope: Scope, path: str) -> str:
+    query = scope.get("query_string", b"").decode("latin-1")
+    return path + ("?" + query if query else "")
+
+
+async def _redirect(send: Send, location: str) -> None:
+    headers = [(b"location", location.encode("latin-1")), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 303, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
 
 
 async def send_json(send: Send, status: int, body: bytes, headers: Mapping[str, str] | None = None) -> None:
