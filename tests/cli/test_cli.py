@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -116,3 +117,22 @@ def test_bad_filter_is_a_clean_error(uri: str) -> None:
     result = runner.invoke(app, ["models", "list", "--filter", "name = ", "--tracking-uri", uri])
     assert result.exit_code != 0
     assert isinstance(result.exception, InvalidFilterError)
+
+
+def test_quickstart_ends_with_the_ui_page_that_shows_its_comparison(uri: str) -> None:
+    from genver.server.app import create_app
+    from genver.store.sql.store import SqlStore
+    from tests.server.conftest import asgi_client
+
+    result = runner.invoke(app, ["quickstart", "--tracking-uri", uri])
+    assert result.exit_code == 0, result.output
+    assert f"genver ui --backend-store-uri {uri}" in result.output
+    page = re.search(r"http://127\.0\.0\.1:5000(/compare\?\S+)", result.output)
+    assert page is not None
+    store = SqlStore(uri)
+    try:
+        with asgi_client(create_app(store)) as client:
+            shown = client.get(page.group(1))
+            assert shown.status_code == 200 and "faq-bot-v1.1" in shown.text and "faq-bot-v2.0" in shown.text
+    finally:
+        store.close()

@@ -70,6 +70,15 @@ def quickstart(tracking_uri: UriOption = None) -> None:
         "  genver traces stats --experiment genver-quickstart\n"
         f"  genver traces list --experiment genver-quickstart --model {b}"
     )
+    exp = run.comparison.versions[0].experiment_id
+    ids = "&".join(f"version={v.model_id}" for v in run.comparison.versions)
+    uri = "" if tracking_uri is None else f" --backend-store-uri {tracking_uri}"
+    console.print(
+        f"\nSee it in the browser: [bold]genver ui{uri}[/], then open\n"
+        f"  http://127.0.0.1:5000/versions?experiment={exp}  (the versions)\n"
+        f"  http://127.0.0.1:5000/compare?{ids}&experiment={exp}  (this comparison)",
+        soft_wrap=True,
+    )
     gv.client.close()
 
 
