@@ -138,6 +138,7 @@ def version_page(request: Request, store: StoreDep, model_id: str) -> Response:
         [model.experiment_id], model_id=model.model_id, max_results=20, include_spans=False
     )
     context = {
+        "experiment": client.get_experiment(model.experiment_id),
         "model": model,
         "git": GitState.from_tags(model.tags),
         "stats": stats[0] if stats else None,
@@ -181,16 +182,31 @@ def traces_page(
     except InvalidArgumentError as exc:
         context["error"] = exc.message
         return render(request, "traces.html", context, twin=twin, status=400)
-    context.update(traces=list(page), next_token=page.token)
+    context.update(traces=list(page), next_token=page.token, names=_version_names(client, page))
     return render(request, "traces.html", context, twin=twin)
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
 def trace_page(request: Request, store: StoreDep, trace_id: str, span: str | None = None) -> Response:
-    trace = _client(store).get_trace(trace_id)
-    return render(
-        request, "trace.html", {"view": views.trace_view(trace, span)}, twin=f"/api/v1/traces/{trace_id}"
-    )
+    client = _client(store)
+    trace = client.get_trace(trace_id)
+    context = {
+        "view": views.trace_view(trace, span),
+        "experiment": client.get_experiment(trace.info.experiment_id),
+        "names": _version_names(client, [trace]),
+    }
+    return render(request, "trace.html", context, twin=f"/api/v1/traces/{trace_id}")
+
+
+def _version_names(client: GenverClient, traces: Any) -> dict[str, str]:
+    """Version names for the traces' model ids (a person reads names; ids are the links)."""
+    names: dict[str, str] = {}
+    for model_id in {t.info.model_id for t in traces if t.info.model_id}:
+        try:
+            names[model_id] = client.get_logged_model(model_id).name
+        except NotFoundError:  # a deleted version: the id is all there is
+            names[model_id] = model_id
+    return names
 
 
 @router.get("/traces/{trace_id}/spans", response_class=HTMLResponse)
