@@ -219,3 +219,20 @@ def test_static_files_are_public_and_cached(client: TestClient) -> None:
     assert "max-age" in css.headers["cache-control"]
     assert client.get("/static/../app.py").status_code == 404
     assert client.get("/static/vendor/htmx.min.js").status_code == 200
+
+
+def test_a_value_over_64_kb_shows_a_preview_and_loads_in_full(
+    gv: Genver, client: TestClient, sql_store: SqlStore
+) -> None:
+    model = gv.create_external_model(name="wordy")
+    big = "x" * 100_000 + "<end>"
+    trace = _trace(model.model_id, [("root", None)], inputs=big)
+    sql_store.log_traces([trace])
+    page = client.get(f"/traces/{trace.info.trace_id}").text
+    assert "Load in full" in page and "&lt;end&gt;" not in page and len(page) < 90_000
+    full = client.get(f"/traces/{trace.info.trace_id}/spans/root/inputs")
+    assert (
+        full.status_code == 200 and full.text == big and full.headers["content-type"].startswith("text/plain")
+    )
+    assert client.get(f"/traces/{trace.info.trace_id}/spans/root/secrets").status_code == 400
+    assert client.get(f"/traces/{trace.info.trace_id}/spans/nope/inputs").status_code == 404

@@ -57,6 +57,7 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("GET", "/traces"): _R,
     ("GET", "/traces/{trace_id}"): _R,
     ("GET", "/traces/{trace_id}/spans"): _R,
+    ("GET", "/traces/{trace_id}/spans/{span_id}/{part}"): _R,
     ("GET", "/compare"): _R,
     ("GET", "/openapi.json"): _R,
     ("GET", "/docs"): _R,

@@ -209,6 +209,18 @@ def _version_names(client: GenverClient, traces: Any) -> dict[str, str]:
     return names
 
 
+@router.get("/traces/{trace_id}/spans/{span_id}/{part}")
+def span_value(store: StoreDep, trace_id: str, span_id: str, part: str) -> Response:
+    """A span's inputs or outputs in full, as text (the page shows the first 64 KB)."""
+    if part not in ("inputs", "outputs"):
+        raise InvalidArgumentError(f"Invalid part {part!r}: expected 'inputs' or 'outputs'.")
+    found = next((s for s in _client(store).get_trace(trace_id).data.spans if s.span_id == span_id), None)
+    if found is None:
+        raise NotFoundError(f"No span {span_id!r} in trace {trace_id!r}.")
+    text, _ = views.as_text(getattr(found, part), limit=-1)
+    return Response(text, media_type="text/plain; charset=utf-8", headers={"Content-Security-Policy": CSP})
+
+
 @router.get("/traces/{trace_id}/spans", response_class=HTMLResponse)
 def span_rows(
     request: Request, store: StoreDep, trace_id: str, parent: str = "", depth: int = 1, offset: int = 0

@@ -268,13 +268,13 @@ def trace_view(trace: Trace, selected_id: str | None) -> TraceView:
 
 
 def as_text(value: Any, limit: int = MAX_INLINE_CHARS) -> tuple[str, bool]:
-    """A value as indented JSON text, cut at ``limit`` characters (True when cut)."""
+    """A value as indented JSON text, cut at ``limit`` characters (True when cut; -1: never)."""
     import json
 
     if value is None:
         return "", False
     text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return (text[:limit], True) if len(text) > limit else (text, False)
+    return (text[:limit], True) if 0 <= limit < len(text) else (text, False)
 
 
 def chat_messages(value: Any) -> list[Mapping[str, Any]] | None:
