@@ -59,6 +59,7 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("GET", "/traces/{trace_id}/spans"): _R,
     ("GET", "/traces/{trace_id}/spans/{span_id}/{part}"): _R,
     ("GET", "/compare"): _R,
+    ("GET", "/runs/{run_id}/evaluation"): _R,
     ("GET", "/openapi.json"): _R,
     ("GET", "/docs"): _R,
     ("GET", "/docs/oauth2-redirect"): _R,
@@ -101,6 +102,7 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("DELETE", "/api/v1/eval-datasets/{dataset_id}"): _W,
     ("GET", "/api/v1/compare"): _R,
     ("GET", "/api/v1/gate"): _R,
+    ("GET", "/api/v1/runs/{run_id}/evaluation"): _R,
     ("POST", "/v1/traces"): _W,  # OTLP/HTTP ingest
 }
 _PATTERNS: tuple[tuple[str, re.Pattern[str], Access], ...] = tuple(
