@@ -83,6 +83,7 @@ class SpanFigures:
             "duration_ms": self.duration_ms,
             "input_tokens": self.input_tokens,
             "output_tokens": self.output_tokens,
+            "tokens": self.tokens,
             "cost": self.cost,
         }
 
@@ -288,8 +289,8 @@ def page_rows(
 
 # -- alignment ----------------------------------------------------------------------------------------
 class _Tree:
-    """A trace's spans by parent (a span whose parent is missing counts as a root), siblings by
-    start time."""
+    """A trace's spans by parent (a span whose parent is missing counts as a root); siblings are
+    sorted by start time when first asked for, so a big trace sorts only what is compared."""
 
     def __init__(self, trace: Trace) -> None:
         spans = trace.data.spans
@@ -297,15 +298,25 @@ class _Tree:
         self.children: dict[str | None, list[Span]] = {}
         for s in spans:
             self.children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
-        for kids in self.children.values():
-            kids.sort(key=lambda s: (s.start_time_ns, s.span_id))
+        self.sorted: set[str | None] = set()
 
     def roots(self) -> list[Span]:
-        return self.children.get(None, [])
+        return self._sorted(None)
 
     def kids(self, span: Span | None) -> list[Span]:
         """The children of ``span``; none for a span this trace does not have (None)."""
-        return [] if span is None else self.children.get(span.span_id, [])
+        return [] if span is None else self._sorted(span.span_id)
+
+    def _sorted(self, parent: str | None) -> list[Span]:
+        kids = self.children.get(parent, [])
+        if parent not in self.sorted:
+            kids.sort(key=_start)
+            self.sorted.add(parent)
+        return kids
+
+
+def _start(s: Span) -> tuple[int, str]:
+    return s.start_time_ns, s.span_id
 
 
 def _keyed(spans: Sequence[Span]) -> Iterator[tuple[PathStep, Span]]:
@@ -377,11 +388,9 @@ def _figures(s: Span, prices: PriceTable) -> SpanFigures:
 
 def _same(x: Any, y: Any) -> bool:
     try:
-        if x == y:
-            return True
+        return bool(x == y)
     except Exception:  # a value whose == raises: compare the text
-        pass
-    return as_text(x) == as_text(y)
+        return as_text(x) == as_text(y)
 
 
 def as_text(value: Any) -> str:

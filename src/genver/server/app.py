@@ -22,7 +22,17 @@ from genver import wire as w
 from genver.exceptions import GenverError
 from genver.server.auth import Token, TokenAuth
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
-from genver.server.routes import compare, datasets, evaluations, experiments, models, otlp, runs, traces
+from genver.server.routes import (
+    compare,
+    datasets,
+    evaluations,
+    experiments,
+    models,
+    otlp,
+    runs,
+    trace_compare,
+    traces,
+)
 from genver.server.ui import is_ui_path, mount_ui
 from genver.store.base import Store
 from genver.wire.errors import STATUS_BY_ERROR, status_for
@@ -65,6 +75,7 @@ def create_app(
         traces.assessments,
         datasets.router,
         compare.router,
+        trace_compare.router,
         evaluations.router,
     ):
         app.include_router(router, prefix=API_PREFIX)

@@ -18,11 +18,12 @@ UI_PREFIXES = ("/experiments", "/versions", "/traces", "/compare", "/static", "/
 
 def mount_ui(app: FastAPI) -> None:
     """Add the pages and ``/static/...`` to ``app``."""
-    from genver.server.ui import evaluations, login
+    from genver.server.ui import evaluations, login, trace_compare
     from genver.server.ui.pages import router
 
     app.include_router(router)
     app.include_router(login.router)
+    app.include_router(trace_compare.router)
     app.include_router(evaluations.router)
 
 
