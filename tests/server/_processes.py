@@ -15,7 +15,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,8 +56,9 @@ def wait_healthy(
 class ServerProcess:
     """``genver server --backend-store-uri URI --port P`` as a child process."""
 
-    def __init__(self, backend_uri: str, port: int | None = None) -> None:
+    def __init__(self, backend_uri: str, port: int | None = None, args: Sequence[str] = ()) -> None:
         self.backend_uri = backend_uri
+        self.args = list(args)
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self._log = tempfile.TemporaryFile()  # noqa: SIM115 - closed in close()
@@ -67,7 +68,7 @@ class ServerProcess:
         env = {k: v for k, v in os.environ.items() if not k.startswith(("GENVER_", "MLFLOW_", "PYTEST_"))}
         cmd = [sys.executable, "-m", "genver", "server", "--backend-store-uri", self.backend_uri]
         self.proc = subprocess.Popen(
-            [*cmd, "--host", "127.0.0.1", "--port", str(self.port)],
+            [*cmd, "--host", "127.0.0.1", "--port", str(self.port), *self.args],
             env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
