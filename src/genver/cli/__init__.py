@@ -73,13 +73,20 @@ def quickstart(tracking_uri: UriOption = None) -> None:
     exp = run.comparison.versions[0].experiment_id
     ids = "&".join(f"version={v.model_id}" for v in run.comparison.versions)
     uri = "" if tracking_uri is None else f" --backend-store-uri {tracking_uri}"
+    needs = "" if _has_server_extra() else "pip install -e '.[server]' && "
     console.print(
-        f"\nSee it in the browser: [bold]genver ui{uri}[/], then open\n"
+        f"\nSee it in the browser: [bold]{needs}genver ui{uri}[/], then open\n"
         f"  http://127.0.0.1:5000/versions?experiment={exp}  (the versions)\n"
         f"  http://127.0.0.1:5000/compare?{ids}&experiment={exp}  (this comparison)",
         soft_wrap=True,
     )
     gv.client.close()
+
+
+def _has_server_extra() -> bool:
+    import importlib.util
+
+    return all(importlib.util.find_spec(m) is not None for m in ("fastapi", "uvicorn", "jinja2"))
 
 
 @models_app.command("list")
