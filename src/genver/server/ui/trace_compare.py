@@ -62,8 +62,10 @@ def compare_traces_page(
 
 
 def delta(value: float | None) -> str:
-    """A delta with its sign; empty when either side has no value."""
-    return "" if value is None else fmt_number(value, signed=True)
+    """A delta with its sign (0 without one); empty when either side has no value."""
+    if value is None:
+        return ""
+    return "0" if value == 0 else fmt_number(value, signed=True)
 
 
 def delta_class(value: float | None) -> str:
