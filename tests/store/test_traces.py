@@ -643,9 +643,13 @@ trace_specs = st.lists(
 
 
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(specs=trace_specs, window=st.tuples(st.integers(0, 100), st.integers(0, 100)))
+@given(
+    specs=trace_specs,
+    window=st.tuples(st.integers(0, 100), st.integers(0, 100)),
+    bucket=st.integers(1, 40),
+)
 def test_stats_match_a_python_computation(
-    store: SqlStore, specs: list[tuple[Any, ...]], window: tuple[int, int]
+    store: SqlStore, specs: list[tuple[Any, ...]], window: tuple[int, int], bucket: int
 ) -> None:
     exp = store.create_experiment(f"stats-{uuid.uuid4().hex}")  # one experiment per example
     traces = [
@@ -663,17 +667,24 @@ def test_stats_match_a_python_computation(
     ]
     store.log_traces(traces)
     start, end = T0 + min(window), T0 + max(window)
+    in_window = [t for t in traces if start <= t.info.request_time < end]
     for kwargs, selected in (
         ({}, traces),
-        ({"start_time": start, "end_time": end}, [t for t in traces if start <= t.info.request_time < end]),
+        ({"start_time": start, "end_time": end}, in_window),
+        ({"start_time": start, "end_time": end, "bucket_ms": bucket}, in_window),
     ):
         stats = store.trace_stats(experiment_ids=[exp], **kwargs)
-        groups: dict[str | None, list[Trace]] = {}
+        groups: dict[tuple[str | None, int | None], list[Trace]] = {}
         for t in selected:
-            groups.setdefault(t.info.model_id, []).append(t)
-        assert [s.model_id for s in stats] == sorted(groups, key=lambda m: (m is None, m or ""))
+            bucket_start = (
+                start + (t.info.request_time - start) // bucket * bucket if kwargs.get("bucket_ms") else None
+            )
+            groups.setdefault((t.info.model_id, bucket_start), []).append(t)
+        assert [(s.model_id, s.bucket_start) for s in stats] == sorted(
+            groups, key=lambda k: (k[0] is None, k[0] or "", k[1] or 0)
+        )
         for s in stats:
-            group = groups[s.model_id]
+            group = groups[s.model_id, s.bucket_start]
             durations = [t.info.execution_duration for t in group if t.info.execution_duration is not None]
             usages = [t.info.token_usage for t in group if t.info.token_usage]
             assert s.trace_count == len(group)
@@ -740,9 +751,37 @@ def test_stats_time_window_and_filters(store: SqlStore) -> None:
         {"model_ids": [None]},
         {"start_time": "now"},
         {"experiment_ids": ["x"]},
+        {"start_time": T0, "end_time": T0 + 10, "bucket_ms": 0},
+        {"start_time": T0, "end_time": T0 + 10, "bucket_ms": "1h"},
+        {"start_time": T0, "bucket_ms": 5},
     ):
         with pytest.raises(InvalidArgumentError):
             store.trace_stats(**bad)
+
+
+def test_stats_per_time_bucket(store: SqlStore) -> None:
+    # m-1: durations 0..9 at T0+0..9; buckets of 4 ms from T0+1: [1,5) [5,9) [9,13)
+    store.log_traces(
+        [make_trace(model_id="m-1", duration=i, request_time=T0 + i, spans=[]) for i in range(10)]
+        + [make_trace(model_id="m-2", duration=7, request_time=T0 + 6, state=TraceState.ERROR, spans=[])]
+    )
+    found = store.trace_stats(
+        model_ids=["m-1", "m-2", "m-9"], start_time=T0 + 1, end_time=T0 + 13, bucket_ms=4
+    )
+    assert [(s.model_id, s.bucket_start, s.trace_count, s.error_count) for s in found] == [
+        ("m-1", T0 + 1, 4, 0),
+        ("m-1", T0 + 5, 4, 0),
+        ("m-1", T0 + 9, 1, 0),
+        ("m-2", T0 + 5, 1, 1),  # buckets without traces (and m-9) are not listed
+    ]
+    assert [(s.latency_p50_ms, s.latency_p99_ms) for s in found] == [
+        (2.0, 4.0),
+        (6.0, 8.0),
+        (9.0, 9.0),
+        (7.0, 7.0),
+    ]
+    assert found[0].to_dict()["bucket_start"] == T0 + 1
+    assert "bucket_start" not in store.trace_stats(model_ids=["m-1"])[0].to_dict()
 
 
 # -- bad input: an error naming the value, and nothing written ---------------------------------------------

@@ -140,9 +140,15 @@ class TracesClient(ClientBase):
         start_time: int | None = None,
         end_time: int | None = None,
         flush: bool = False,
+        *,
+        bucket_ms: int | None = None,
     ) -> list[TraceStats]:
         """Per-version trace count, error rate, latency p50/p95/p99, tokens and cost, computed by
-        the store over traces whose request time is in ``[start_time, end_time)`` (ms)."""
+        the store over traces whose request time is in ``[start_time, end_time)`` (ms).
+
+        With ``bucket_ms`` (both times then required), one entry per version and time bucket
+        that has traces, ``bucket_start`` saying which (``start_time + k * bucket_ms``), all in
+        one query: a dashboard's series."""
         if flush:
             flush_pending_traces()
         return self._store.trace_stats(
@@ -150,6 +156,7 @@ class TracesClient(ClientBase):
             model_ids=id_list(model_ids),
             start_time=start_time,
             end_time=end_time,
+            bucket_ms=bucket_ms,
         )
 
     # -- assessments -----------------------------------------------------------------------------

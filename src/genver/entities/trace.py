@@ -259,6 +259,7 @@ class TraceStats:
     cost: float
     first_trace_time: int | None = None
     last_trace_time: int | None = None
+    bucket_start: int | None = None  # set when computed per time bucket (``bucket_ms``)
 
     @property
     def error_rate(self) -> float:
@@ -289,4 +290,5 @@ class TraceStats:
             "cost_per_request": self.cost_per_request,
             "first_trace_time": self.first_trace_time,
             "last_trace_time": self.last_trace_time,
+            **({} if self.bucket_start is None else {"bucket_start": self.bucket_start}),
         }

@@ -262,9 +262,12 @@ class Store(abc.ABC):
         model_ids: Sequence[str] | None = None,
         start_time: int | None = None,
         end_time: int | None = None,
+        bucket_ms: int | None = None,
     ) -> list[TraceStats]:
         """Statistics per version (``model_id``; None groups unlinked traces) over traces whose
-        ``request_time`` is in ``[start_time, end_time)`` ms."""
+        ``request_time`` is in ``[start_time, end_time)`` ms. With ``bucket_ms`` (both times then
+        required): per version and time bucket ``[start_time + k * bucket_ms, ... + bucket_ms)``,
+        each with its ``bucket_start``, only buckets with traces, ordered by version then time."""
 
     # -- assessments and evaluation datasets ----------------------------------------------------
     @abc.abstractmethod

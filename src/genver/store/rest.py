@@ -366,6 +366,7 @@ class RestStore(RestEvalDatasets, RestComparisons, Store):
         model_ids: Sequence[str] | None = None,
         start_time: int | None = None,
         end_time: int | None = None,
+        bucket_ms: int | None = None,
     ) -> list[TraceStats]:
         body = request_model(
             w.TraceStatsQuery,
@@ -373,6 +374,7 @@ class RestStore(RestEvalDatasets, RestComparisons, Store):
             model_ids=model_ids,
             start_time=start_time,
             end_time=end_time,
+            bucket_ms=bucket_ms,
         )
         data = self._call("POST", "/traces/stats", body, idempotent=True)
         return [s.entity() for s in parse(w.TraceStatsList, data).stats]

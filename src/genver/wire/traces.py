@@ -207,6 +207,7 @@ class TraceStatsQuery(Wire):
     model_ids: list[str] | None = None
     start_time: Int64 | None = None
     end_time: Int64 | None = None
+    bucket_ms: Int64 | None = None
 
 
 class TraceStatsW(Wire):
@@ -222,6 +223,7 @@ class TraceStatsW(Wire):
     cost: float
     first_trace_time: int | None = None
     last_trace_time: int | None = None
+    bucket_start: int | None = None
 
     @classmethod
     def of(cls, s: TraceStats) -> TraceStatsW:

@@ -11,6 +11,13 @@ trailing columns cover every column the statistics filter on or add up.
 - SQLite (no ordered-set aggregates): the grouped query, then per version one statement picking
   each rank with ``ORDER BY execution_duration LIMIT 1 OFFSET rank - 1`` on the same index.
   SQLite's window functions would do it in one statement but ran 3-4x slower on 100,000 traces.
+
+With ``bucket_ms`` the groups are (version, time bucket): PostgreSQL groups the same query by
+both; SQLite numbers each bucket's durations with ``row_number()`` in one statement and keeps the
+three ranks. One statement for every bucket, because one ``trace_stats`` call per bucket scans
+each version's index entries again: on SQLite with 100,000 traces (10 versions), 24 hourly
+buckets of 4 versions took 0.4-0.5 s as 24 calls and 13 ms bucketed; 168 buckets 3.2-3.6 s and
+58 ms (PostgreSQL: 104 ms and 9 ms; 391 ms and 26 ms).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from genver.store.sql import tables as t
 
 _T = t.traces
 PERCENTILES = (50, 95, 99)
+_BUCKET = "bucket_index"
 
 
 def nearest_rank(p: int, n: int) -> int:
@@ -40,9 +48,11 @@ def compute_stats(
     model_ids: Sequence[str] | None,
     start_time: int | None,
     end_time: int | None,
-) -> dict[str | None, TraceStats]:
+    bucket_ms: int | None = None,
+) -> list[TraceStats]:
     """Statistics per ``model_id`` (None: traces without a version) of the traces in these
-    experiments and versions with ``start_time <= request_time < end_time``."""
+    experiments and versions with ``start_time <= request_time < end_time``; with ``bucket_ms``
+    (and ``start_time``), per version and bucket ``start_time + k * bucket_ms``."""
     postgres = conn.dialect.name == "postgresql"
     exp_col: Any = _T.c.experiment_id
     time_col: Any = _T.c.request_time
@@ -60,8 +70,13 @@ def compute_stats(
     if end_time is not None:
         conds.append(time_col < end_time)
     d = _T.c.execution_duration
+    bucket: Any = sa.null()
+    origin = start_time or 0
+    if bucket_ms is not None:
+        bucket = (time_col - origin) // bucket_ms
     columns: list[Any] = [
         _T.c.model_id,
+        bucket.label(_BUCKET),
         sa.func.count(),
         sa.func.count(d),
         sa.func.sum(sa.case((_T.c.state == TraceState.ERROR.value, 1), else_=0)),
@@ -75,17 +90,28 @@ def compute_stats(
     if postgres:
         fractions = sa.literal([p / 100 for p in PERCENTILES], sa.ARRAY(sa.Float))
         columns.append(sa.func.percentile_disc(fractions).within_group(d))
-    out: dict[str | None, TraceStats] = {}
-    for row in conn.execute(sa.select(*columns).where(*conds).group_by(_T.c.model_id)).all():
-        model_id, count, known, errors, tin, tout, ttotal, cost, first, last = row[:10]
+    # GROUP BY the bucket's output name: PostgreSQL would not match the expression repeated with
+    # its own bound parameters.
+    groups = [_T.c.model_id] if bucket_ms is None else [_T.c.model_id, sa.literal_column(_BUCKET)]
+    rows = conn.execute(sa.select(*columns).where(*conds).group_by(*groups)).all()
+    ranked = (
+        _bucket_percentiles(conn, bucket, conds)
+        if bucket_ms is not None and not postgres and any(row[3] for row in rows)
+        else {}
+    )
+    out: list[TraceStats] = []
+    for row in rows:
+        model_id, index, count, known, errors, tin, tout, ttotal, cost, first, last = row[:11]
         if not known:
             latency: Sequence[Any] = (None,) * len(PERCENTILES)
         elif postgres:
-            latency = row[10]
+            latency = row[11]
+        elif bucket_ms is not None:
+            latency = ranked[(model_id, index)]
         else:
             latency = _percentiles(conn, model_id, known, conds)
         p50, p95, p99 = (None if v is None else float(v) for v in latency)
-        out[model_id] = TraceStats(
+        stats = TraceStats(
             model_id=model_id,
             trace_count=count,
             error_count=int(errors or 0),
@@ -98,7 +124,9 @@ def compute_stats(
             cost=float(cost or 0.0),
             first_trace_time=first,
             last_trace_time=last,
+            bucket_start=None if bucket_ms is None else origin + index * bucket_ms,
         )
+        out.append(stats)
     return out
 
 
@@ -113,6 +141,32 @@ def _percentiles(
         return query.limit(1).offset(rank - 1).scalar_subquery()
 
     return conn.execute(sa.select(*(at(nearest_rank(p, n)) for p in PERCENTILES))).one()
+
+
+def _bucket_percentiles(
+    conn: Connection, bucket: Any, conds: Sequence[sa.ColumnElement[bool]]
+) -> dict[tuple[str | None, int], list[Any]]:
+    """SQLite: the nearest-rank percentiles of every (version, bucket), in one statement."""
+    d = _T.c.execution_duration
+    rows = sa.select(_T.c.model_id, bucket.label("b"), d.label("d")).where(*conds, d.is_not(None)).subquery()
+    group = [rows.c.model_id, rows.c.b]
+    numbered = sa.select(
+        rows.c.model_id,
+        rows.c.b,
+        rows.c.d,
+        sa.func.row_number().over(partition_by=group, order_by=rows.c.d).label("rn"),
+        sa.func.count().over(partition_by=group).label("n"),
+    ).subquery()
+    n = numbered.c.n
+    wanted = [numbered.c.rn == sa.func.max(1, (p * n + 99) // 100) for p in PERCENTILES]
+    query = sa.select(numbered.c.model_id, numbered.c.b, numbered.c.rn, numbered.c.n, numbered.c.d)
+    out: dict[tuple[str | None, int], list[Any]] = {}
+    for model_id, index, rn, count, value in conn.execute(query.where(sa.or_(*wanted))).all():
+        found = out.setdefault((model_id, index), [None] * len(PERCENTILES))
+        for i, p in enumerate(PERCENTILES):
+            if rn == nearest_rank(p, count):
+                found[i] = value
+    return out
 
 
 def empty_stats(model_id: str) -> TraceStats:

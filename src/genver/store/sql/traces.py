@@ -253,6 +253,7 @@ class TracesMixin(SqlBase):
         model_ids: Sequence[str] | None = None,
         start_time: int | None = None,
         end_time: int | None = None,
+        bucket_ms: int | None = None,
     ) -> list[TraceStats]:
         exp_ints = None if experiment_ids is None else self._experiment_ints(experiment_ids)
         wanted: list[str] | None = None
@@ -266,15 +267,28 @@ class TracesMixin(SqlBase):
         for value, what in ((start_time, "start_time"), (end_time, "end_time")):
             if value is not None:
                 check_int(value, what)
+        if bucket_ms is not None:
+            check_int(bucket_ms, "bucket_ms", minimum=1)
+            if start_time is None or end_time is None:
+                raise InvalidArgumentError(
+                    f"Invalid bucket_ms {bucket_ms!r}: buckets need both start_time and end_time "
+                    f"(got {start_time!r} and {end_time!r})."
+                )
 
         found = self._read(
             lambda conn: compute_stats(
-                conn, experiment_ids=exp_ints, model_ids=wanted, start_time=start_time, end_time=end_time
+                conn,
+                experiment_ids=exp_ints,
+                model_ids=wanted,
+                start_time=start_time,
+                end_time=end_time,
+                bucket_ms=bucket_ms,
             )
         )
-        for m in wanted or ():  # every version asked for is reported, with zero traces if need be
-            found.setdefault(m, empty_stats(m))
-        return sorted(found.values(), key=lambda s: (s.model_id is None, s.model_id or ""))
+        if bucket_ms is None:  # every version asked for is reported, with zero traces if need be
+            listed = {s.model_id for s in found}
+            found += [empty_stats(m) for m in wanted or () if m not in listed]
+        return sorted(found, key=lambda s: (s.model_id is None, s.model_id or "", s.bucket_start or 0))
 
 
 # -- plumbing ---------------------------------------------------------------------------------------------
