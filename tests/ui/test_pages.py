@@ -226,3 +226,20 @@ def test_every_main_page_loads_without_console_errors(page: Page, ui_server: See
         assert response is not None and response.status == 200, path
         twin = page.locator('link[rel="alternate"][type="application/json"]')
         expect(twin).to_have_count(1)
+
+
+def test_j_and_k_walk_the_traces_and_arrows_walk_the_tree(page: Page, ui_server: Seeded) -> None:
+    first, second = ui_server.trace_ids[0], ui_server.trace_ids[1]  # oldest first
+    page.goto(f"{ui_server.url}/traces/{first}")
+    page.keyboard.press("j")
+    page.wait_for_url(re.compile(rf"/traces/(?!{first})"))
+    assert urlsplit(page.url).path != f"/traces/{first}"
+    page.keyboard.press("k")
+    page.wait_for_url(re.compile(rf"/traces/{first}$"))
+    page.goto(f"{ui_server.url}/traces/{second}")
+    page.locator('[role="treeitem"][aria-selected="true"]').focus()
+    page.keyboard.press("ArrowDown")
+    focused = page.evaluate("document.activeElement.getAttribute('role')")
+    assert focused == "treeitem"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r"\?span="))

@@ -194,8 +194,23 @@ def trace_page(request: Request, store: StoreDep, trace_id: str, span: str | Non
         "view": views.trace_view(trace, span),
         "experiment": client.get_experiment(trace.info.experiment_id),
         "names": _version_names(client, [trace]),
+        "newer": _neighbour(client, trace, newer=True),
+        "older": _neighbour(client, trace, newer=False),
     }
     return render(request, "trace.html", context, twin=f"/api/v1/traces/{trace_id}")
+
+
+def _neighbour(client: GenverClient, trace: Any, *, newer: bool) -> str | None:
+    """The id of the next newer (or older) trace of the experiment, for ``j``/``k``."""
+    op, order = (">", "ASC") if newer else ("<", "DESC")
+    found = client.search_traces(
+        [trace.info.experiment_id],
+        f"attributes.timestamp_ms {op} {int(trace.info.request_time)}",
+        1,
+        [f"timestamp_ms {order}"],
+        include_spans=False,
+    )
+    return found[0].info.trace_id if found else None
 
 
 def _version_names(client: GenverClient, traces: Any) -> dict[str, str]:

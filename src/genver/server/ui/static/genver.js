@@ -9,6 +9,15 @@
         document.cookie = "genver_theme=" + encodeURIComponent(select.value) + "; path=/; max-age=31536000; SameSite=Strict";
       });
     }
+    document.addEventListener("keydown", function (event) {
+      // j / k: the next newer / older trace (not while typing in a field)
+      var typing = event.target.closest && event.target.closest("input, textarea, select");
+      if (typing || event.ctrlKey || event.metaKey || event.altKey) { return; }
+      var link = null;
+      if (event.key === "j") { link = document.getElementById("newer-trace"); }
+      else if (event.key === "k") { link = document.getElementById("older-trace"); }
+      if (link) { window.location.href = link.href; }
+    });
     var tree = document.getElementById("span-tree");
     if (tree) {
       var selected = tree.querySelector('[aria-selected="true"]');
