@@ -16,7 +16,7 @@ import fastapi.routing
 import pytest
 import uvicorn
 from fastapi import FastAPI
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genver.entities import LoggedModel
@@ -282,6 +282,7 @@ HEADER_VALUES = st.one_of(
 )
 
 
+@settings(deadline=None)  # the first example builds the shared app (imports the UI's templates)
 @given(HEADER_VALUES)
 def test_only_a_configured_bearer_token_gets_in(value: str) -> None:
     with asgi_client(shared_app()) as c:
