@@ -24,6 +24,7 @@ from genver.server.auth import Token, TokenAuth
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
 from genver.server.routes import (
     compare,
+    dashboards,
     datasets,
     evaluations,
     experiments,
@@ -77,6 +78,7 @@ def create_app(
         compare.router,
         trace_compare.router,
         evaluations.router,
+        dashboards.router,
     ):
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(otlp.router)  # POST /v1/traces: the standard OTLP/HTTP path

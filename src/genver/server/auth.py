@@ -103,6 +103,7 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("DELETE", "/api/v1/eval-datasets/{dataset_id}"): _W,
     ("GET", "/api/v1/compare"): _R,
     ("GET", "/api/v1/gate"): _R,
+    ("GET", "/api/v1/dashboards"): _R,
     ("GET", "/api/v1/compare/traces"): _R,
     ("GET", "/api/v1/runs/{run_id}/evaluation"): _R,
     ("POST", "/v1/traces"): _W,  # OTLP/HTTP ingest
