@@ -59,6 +59,7 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("GET", "/traces/{trace_id}/spans"): _R,
     ("GET", "/traces/{trace_id}/spans/{span_id}/{part}"): _R,
     ("GET", "/compare"): _R,
+    ("GET", "/dashboards"): _R,
     ("GET", "/compare/traces"): _R,
     ("GET", "/runs/{run_id}/evaluation"): _R,
     ("GET", "/openapi.json"): _R,

@@ -13,18 +13,29 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
 #: Paths the UI serves; anything else (``/api``, ``/v1``, ``/docs``) keeps JSON error bodies.
-UI_PREFIXES = ("/experiments", "/versions", "/traces", "/compare", "/static", "/login", "/logout", "/runs")
+UI_PREFIXES = (
+    "/experiments",
+    "/versions",
+    "/traces",
+    "/compare",
+    "/static",
+    "/login",
+    "/logout",
+    "/runs",
+    "/dashboards",
+)
 
 
 def mount_ui(app: FastAPI) -> None:
     """Add the pages and ``/static/...`` to ``app``."""
-    from genver.server.ui import evaluations, login, trace_compare
+    from genver.server.ui import dashboards, evaluations, login, trace_compare
     from genver.server.ui.pages import router
 
     app.include_router(router)
     app.include_router(login.router)
     app.include_router(trace_compare.router)
     app.include_router(evaluations.router)
+    app.include_router(dashboards.router)
 
 
 def is_ui_path(path: str) -> bool:
