@@ -107,26 +107,50 @@ def versions_page(
     order_by: str = "",
     page_token: str = "",
 ) -> Response:
-    client = _client(store)
-    experiment_ = client.get_experiment(experiment)
-    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
-    twin = "/api/v1/models?" + urlencode(
-        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
-    )
-    context: dict[str, Any] = {"experiment": experiment_, "params": params, "error": None, "view": None}
-    try:
+    def fill(client: GenverClient, context: dict[str, Any]) -> None:
         context["view"] = views.versions_view(
             client,
-            experiment_,
+            context["experiment"],
             filter_string=filter,
             order_by=order_by,
             page_token=page_token or None,
             max_results=PAGE_SIZE,
         )
-    except InvalidArgumentError as exc:  # a bad filter or sort: said inline, as the API says it
+
+    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
+    return _list_page(request, store, experiment, params, "versions.html", "/api/v1/models", fill)
+
+
+def _list_page(
+    request: Request,
+    store: Any,
+    experiment: str,
+    params: dict[str, str],
+    template: str,
+    api_path: str,
+    fill: Any,
+) -> Response:
+    """A filterable list of an experiment: ``fill(client, context)`` adds the rows; a bad filter
+    or sort is said inline (400) in the API's own words. The twin is ``api_path`` with the same
+    parameters."""
+    client = _client(store)
+    twin = f"{api_path}?" + urlencode(
+        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
+    )
+    context: dict[str, Any] = {
+        "experiment": client.get_experiment(experiment),
+        "params": params,
+        "error": None,
+        "view": None,
+        "traces": [],
+        "next_token": None,
+    }
+    try:
+        fill(client, context)
+    except InvalidArgumentError as exc:
         context["error"] = exc.message
-        return render(request, "versions.html", context, twin=twin, status=400)
-    return render(request, "versions.html", context, twin=twin)
+        return render(request, template, context, twin=twin, status=400)
+    return render(request, template, context, twin=twin)
 
 
 @router.get("/versions/{model_id}", response_class=HTMLResponse)
@@ -157,20 +181,7 @@ def traces_page(
     order_by: str = "",
     page_token: str = "",
 ) -> Response:
-    client = _client(store)
-    experiment_ = client.get_experiment(experiment)
-    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
-    twin = "/api/v1/traces?" + urlencode(
-        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
-    )
-    context: dict[str, Any] = {
-        "experiment": experiment_,
-        "params": params,
-        "error": None,
-        "traces": [],
-        "next_token": None,
-    }
-    try:
+    def fill(client: GenverClient, context: dict[str, Any]) -> None:
         page = client.search_traces(
             [experiment],
             filter or None,
@@ -179,11 +190,10 @@ def traces_page(
             page_token or None,
             include_spans=False,
         )
-    except InvalidArgumentError as exc:
-        context["error"] = exc.message
-        return render(request, "traces.html", context, twin=twin, status=400)
-    context.update(traces=list(page), next_token=page.token, names=_version_names(client, page))
-    return render(request, "traces.html", context, twin=twin)
+        context.update(traces=list(page), next_token=page.token, names=_version_names(client, page))
+
+    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
+    return _list_page(request, store, experiment, params, "traces.html", "/api/v1/traces", fill)
 
 
 @router.get("/traces/{trace_id}", response_class=HTMLResponse)
