@@ -304,6 +304,7 @@ def data_index(rows: list[tuple[str, list[str], list[str | None]]], bucket: str)
         ("bucket=2h", 400, "Invalid bucket '2h': expected one of '1h', '6h', '1d'."),
         ("window=30d&bucket=1h", 400, f"720 buckets, at most {MAX_BUCKETS}"),
         ("end=yesterday", 400, "Invalid end 'yesterday'"),
+        ("end=999999999999999", 400, "at most 253402300799999 (the end of year 9999)"),
         ("version=nope", 404, "No version 'nope'"),
         ("version=m-" + "0" * 32, 404, "m-" + "0" * 32),
         ("version=%40production", 404, "'@production'"),

@@ -35,6 +35,8 @@ BUCKETS = {"1h": HOUR_MS, "6h": 6 * HOUR_MS, "1d": DAY_MS}
 MAX_BUCKETS = 168
 MAX_VERSIONS = 4
 DEFAULT_VERSIONS = 2
+#: The last millisecond of year 9999: dates past it cannot be shown.
+MAX_END = 253_402_300_799_999
 #: The most recent versions the defaults and the metric section look through.
 RECENT_VERSIONS = 100
 
@@ -260,9 +262,10 @@ def _end(end: str | None, now_ms: int, bucket_ms: int) -> int:
     if end is None or not end.strip():
         return -(-now_ms // bucket_ms) * bucket_ms
     text = end.strip()
-    if not (text.isascii() and text.isdigit() and len(text) <= 15):
+    if not (text.isascii() and text.isdigit() and len(text) <= 15 and int(text) <= MAX_END):
         raise InvalidArgumentError(
-            f"Invalid end {end!r}: expected a time in milliseconds since the epoch, e.g. 1700000000000."
+            f"Invalid end {end!r}: expected a time in milliseconds since the epoch, e.g. 1700000000000, "
+            f"at most {MAX_END} (the end of year 9999)."
         )
     return int(text)
 
