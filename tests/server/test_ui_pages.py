@@ -236,3 +236,22 @@ def test_a_value_over_64_kb_shows_a_preview_and_loads_in_full(
     )
     assert client.get(f"/traces/{trace.info.trace_id}/spans/root/secrets").status_code == 400
     assert client.get(f"/traces/{trace.info.trace_id}/spans/nope/inputs").status_code == 404
+
+
+def test_the_examples_tab_lists_each_record_and_filters_to_regressions(
+    gv: Genver, client: TestClient
+) -> None:
+    a = gv.create_external_model(name="ex-v1")
+    b = gv.create_external_model(name="ex-v2")
+    evaluate(gv, a, {"exact": [True, True, False, False, True, True]})
+    evaluate(gv, b, {"exact": [True, False, True, False, True, True]})  # row 1 regressed, row 2 improved
+    base = f"/compare?version={a.model_id}&version={b.model_id}&tab=examples"
+    page = client.get(base)
+    assert page.status_code == 200, page.text[:300]
+    changes = re.findall(r'<tr data-id="[^"]+" class="(\w+)"', page.text)
+    assert changes == ["regressed", "improved", "same", "same", "same", "same"]  # regressions first
+    assert page.text.count("/compare/traces?a=tr-") == 6
+    only = client.get(base + "&only=regressions").text
+    assert re.findall(r'<tr data-id="[^"]+" class="(\w+)"', only) == ["regressed"] and "▼ regressed" in only
+    bad = client.get(base + "&metric=nope/mean")
+    assert bad.status_code == 400 and "exact/mean" in bad.text

@@ -19,7 +19,7 @@ from genver.exceptions import InvalidArgumentError
 if TYPE_CHECKING:
     from genver.client import GenverClient
 
-__all__ = ["Choice", "choose_datasets", "datasets_of", "delta", "latest_metrics", "metric_rows"]
+__all__ = ["Choice", "Scores", "choose_datasets", "datasets_of", "delta", "latest_metrics", "metric_rows"]
 
 RECORD_ID_KEY = "genver.record_id"
 DATASET_DIGEST_KEY = "genver.dataset_digest"
@@ -123,7 +123,7 @@ def metric_rows(
     seed: int | None,
     notes: list[str],
 ) -> tuple[MetricRow, ...]:
-    scores = _Scores(client)
+    scores = Scores(client)
     rows = []
     for key in sorted({k for found in latest for k in found}):
         picked = [found.get(key) for found in latest]
@@ -175,7 +175,7 @@ def metric_rows(
     return tuple(rows)
 
 
-class _Scores:
+class Scores:
     """Per-row numeric scores of evaluation runs (record id → score), one store read per run."""
 
     def __init__(self, client: GenverClient) -> None:
@@ -183,10 +183,16 @@ class _Scores:
         self._runs: dict[str, list[Assessment]] = {}
 
     def get(self, run_id: str, scorer: str, digest: str, model_id: str) -> dict[str, float]:
+        return {r: v for r, (v, _) in self.rows(run_id, scorer, digest, model_id).items()}
+
+    def rows(
+        self, run_id: str, scorer: str, digest: str | None, model_id: str
+    ) -> dict[str, tuple[float, Assessment]]:
+        """Record id → (score, the latest usable feedback of ``scorer`` on that row)."""
         found = self._runs.get(run_id)
         if found is None:
             found = self._runs[run_id] = self._client.get_assessments(run_id=run_id)
-        latest: dict[str, tuple[int, float]] = {}
+        latest: dict[str, tuple[float, Assessment]] = {}
         for a in found:
             if a.kind != "feedback" or a.name != scorer or a.error is not None:
                 continue
@@ -200,6 +206,6 @@ class _Scores:
             if value is None:
                 continue
             prev = latest.get(record)
-            if prev is None or a.create_time_ms >= prev[0]:
-                latest[record] = (a.create_time_ms, value)
-        return {r: v for r, (_, v) in latest.items()}
+            if prev is None or a.create_time_ms >= prev[1].create_time_ms:
+                latest[record] = (value, a)
+        return latest

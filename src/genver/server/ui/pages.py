@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 
 from genver.client import GenverClient
-from genver.compare import core
+from genver.compare import core, examples
 from genver.compare.result import GitState, fmt_number, fmt_time
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.server import SERVER_NAME
@@ -266,8 +266,13 @@ def compare_page(
     version: Annotated[list[str] | None, Query()] = None,
     experiment: str = "0",
     diff_only: bool = False,
+    tab: str = "summary",
+    metric: str = "",
+    only: str = "",
 ) -> Response:
-    """Versions side by side; the first ``version`` is the baseline."""
+    """Versions side by side; the first ``version`` is the baseline. ``tab=examples`` lists one
+    metric record by record (baseline against the first candidate), ``only=regressions`` those
+    that got worse, each opening its two traces side by side."""
     refs = version or []
     twin = "/api/v1/compare?" + urlencode(
         [
@@ -280,11 +285,21 @@ def compare_page(
         "refs": refs,
         "experiment": experiment,
         "diff_only": diff_only,
+        "tab": "examples" if tab == "examples" else "summary",
+        "metric": metric,
+        "only": only,
+        "examples": None,
         "error": None,
         "c": None,
     }
+    client = _client(store)
     try:
-        context["c"] = core.compare_models(_client(store), *refs, experiment_id=experiment, code_diffs=False)
+        c = context["c"] = core.compare_models(client, *refs, experiment_id=experiment, code_diffs=False)
+        if context["tab"] == "examples":
+            chosen = metric or next((r.key for r in c.metrics if r.run_ids and any(r.bootstrap)), "")
+            chosen = chosen or next((r.key for r in c.metrics if r.run_ids), "")
+            context["metric"] = chosen
+            context["examples"] = examples.only(examples.paired_examples(client, c, chosen), only)
     except (InvalidArgumentError, NotFoundError) as exc:
         context["error"] = exc.message
         return render(request, "compare.html", context, twin=twin, status=400)
