@@ -243,3 +243,16 @@ def test_j_and_k_walk_the_traces_and_arrows_walk_the_tree(page: Page, ui_server:
     assert focused == "treeitem"
     page.keyboard.press("Enter")
     page.wait_for_url(re.compile(r"\?span="))
+
+
+def test_the_dashboard_draws_its_charts_and_a_point_opens_its_traces(page: Page, ui_server: Seeded) -> None:
+    page.goto(
+        f"{ui_server.url}/dashboards?experiment={ui_server.experiment_id}&window=30d&bucket=1d"
+        f"&version={ui_server.baseline_id}&version={ui_server.candidate_id}"
+    )
+    expect(page.locator("canvas").first).to_be_visible()  # uPlot drew (from /static, no inline script)
+    link = page.locator("table a[href^='/traces?']").first
+    href = link.get_attribute("href")
+    assert href is not None and "attributes.model_id" in parse_qs(urlsplit(href).query)["filter"][0]
+    page.goto(ui_server.url + href)  # the table (folded under the chart) holds each point's link
+    assert page.locator("#trace-list tbody tr[data-id]").count() >= 1
