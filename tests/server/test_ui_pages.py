@@ -18,7 +18,7 @@ from genver.entities import Span, Trace, TraceData, TraceInfo, TraceState
 from genver.entities.trace import MODEL_ID_KEY
 from genver.fluent import Genver
 from genver.server.ui.pages import CSP
-from genver.server.ui.views import MAX_SPAN_ROWS
+from genver.server.ui.trace_views import MAX_SPAN_ROWS
 from genver.store.sql.store import SqlStore
 from tests.genai._compare_lab import evaluate, log_traces
 

@@ -15,7 +15,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from genver.entities import Span, Trace, TraceData, TraceInfo, TraceState
-from genver.server.ui.views import MAX_SPAN_ROWS
+from genver.server.ui.trace_views import MAX_SPAN_ROWS
 from genver.store.sql.store import SqlStore
 from tests.server._processes import ServerProcess
 from tests.ui._seed import Seeded

@@ -1,6 +1,7 @@
 """The web UI: server-rendered pages (Jinja2) under ``/`` of ``genver server`` and ``genver ui``.
 
-``pages.py`` holds the routes, ``views.py`` what each page shows (computed over the client and
+``pages.py`` holds the routes (the trace page's in ``trace_pages.py``, other pages in their own
+modules), ``views.py`` / ``trace_views.py`` what each page shows (computed over the client and
 ``genver.compare``), ``templates/`` the layout only, ``static/`` the CSS, a small script and the
 vendored htmx and uPlot (``static/vendor/README.md`` says where they come from).
 """
@@ -28,10 +29,11 @@ UI_PREFIXES = (
 
 def mount_ui(app: FastAPI) -> None:
     """Add the pages and ``/static/...`` to ``app``."""
-    from genver.server.ui import dashboards, evaluations, login, trace_compare
+    from genver.server.ui import dashboards, evaluations, login, trace_compare, trace_pages
     from genver.server.ui.pages import router
 
     app.include_router(router)
+    app.include_router(trace_pages.router)
     app.include_router(login.router)
     app.include_router(trace_compare.router)
     app.include_router(evaluations.router)

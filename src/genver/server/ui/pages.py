@@ -22,7 +22,7 @@ from genver.compare.result import GitState, fmt_number, fmt_time
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.server import SERVER_NAME
 from genver.server.routes import StoreDep
-from genver.server.ui import views
+from genver.server.ui import trace_views, views
 
 HERE = Path(__file__).parent
 STATIC_DIR = HERE / "static"
@@ -35,7 +35,9 @@ CSP = (
 PAGE_SIZE = 50
 
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
-templates.env.globals.update(fmt_number=fmt_number, fmt_time=fmt_time, chat_messages=views.chat_messages)
+templates.env.globals.update(
+    fmt_number=fmt_number, fmt_time=fmt_time, chat_messages=trace_views.chat_messages
+)
 templates.env.filters["qs"] = lambda params: urlencode([(k, v) for k, v in params if v not in (None, "")])
 router = APIRouter(include_in_schema=False)
 
@@ -53,7 +55,7 @@ def render(
     return response
 
 
-def _client(store: Any) -> GenverClient:
+def client_for(store: Any) -> GenverClient:
     return GenverClient(store=store, shown_as=SERVER_NAME)
 
 
@@ -86,7 +88,7 @@ def home() -> Response:
 
 @router.get("/experiments", response_class=HTMLResponse)
 def experiments_page(request: Request, store: StoreDep, page_token: str | None = None) -> Response:
-    client = _client(store)
+    client = client_for(store)
     page = client.search_experiments(
         max_results=PAGE_SIZE, order_by=["creation_time DESC"], page_token=page_token
     )
@@ -133,7 +135,7 @@ def _list_page(
     """A filterable list of an experiment: ``fill(client, context)`` adds the rows; a bad filter
     or sort is said inline (400) in the API's own words. The twin is ``api_path`` with the same
     parameters."""
-    client = _client(store)
+    client = client_for(store)
     twin = f"{api_path}?" + urlencode(
         {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
     )
@@ -155,7 +157,7 @@ def _list_page(
 
 @router.get("/versions/{model_id}", response_class=HTMLResponse)
 def version_page(request: Request, store: StoreDep, model_id: str) -> Response:
-    client = _client(store)
+    client = client_for(store)
     model = client.get_logged_model(model_id)
     stats = client.get_trace_stats(model_ids=[model.model_id])
     traces = client.search_traces(
@@ -190,40 +192,13 @@ def traces_page(
             page_token or None,
             include_spans=False,
         )
-        context.update(traces=list(page), next_token=page.token, names=_version_names(client, page))
+        context.update(traces=list(page), next_token=page.token, names=version_names(client, page))
 
     params = {"filter": filter, "order_by": order_by, "page_token": page_token}
     return _list_page(request, store, experiment, params, "traces.html", "/api/v1/traces", fill)
 
 
-@router.get("/traces/{trace_id}", response_class=HTMLResponse)
-def trace_page(request: Request, store: StoreDep, trace_id: str, span: str | None = None) -> Response:
-    client = _client(store)
-    trace = client.get_trace(trace_id)
-    context = {
-        "view": views.trace_view(trace, span),
-        "experiment": client.get_experiment(trace.info.experiment_id),
-        "names": _version_names(client, [trace]),
-        "newer": _neighbour(client, trace, newer=True),
-        "older": _neighbour(client, trace, newer=False),
-    }
-    return render(request, "trace.html", context, twin=f"/api/v1/traces/{trace_id}")
-
-
-def _neighbour(client: GenverClient, trace: Any, *, newer: bool) -> str | None:
-    """The id of the next newer (or older) trace of the experiment, for ``j``/``k``."""
-    op, order = (">", "ASC") if newer else ("<", "DESC")
-    found = client.search_traces(
-        [trace.info.experiment_id],
-        f"attributes.timestamp_ms {op} {int(trace.info.request_time)}",
-        1,
-        [f"timestamp_ms {order}"],
-        include_spans=False,
-    )
-    return found[0].info.trace_id if found else None
-
-
-def _version_names(client: GenverClient, traces: Any) -> dict[str, str]:
+def version_names(client: GenverClient, traces: Any) -> dict[str, str]:
     """Version names for the traces' model ids (a person reads names; ids are the links)."""
     names: dict[str, str] = {}
     for model_id in {t.info.model_id for t in traces if t.info.model_id}:
@@ -232,31 +207,6 @@ def _version_names(client: GenverClient, traces: Any) -> dict[str, str]:
         except NotFoundError:  # a deleted version: the id is all there is
             names[model_id] = model_id
     return names
-
-
-@router.get("/traces/{trace_id}/spans/{span_id}/{part}")
-def span_value(store: StoreDep, trace_id: str, span_id: str, part: str) -> Response:
-    """A span's inputs or outputs in full, as text (the page shows the first 64 KB)."""
-    if part not in ("inputs", "outputs"):
-        raise InvalidArgumentError(f"Invalid part {part!r}: expected 'inputs' or 'outputs'.")
-    found = next((s for s in _client(store).get_trace(trace_id).data.spans if s.span_id == span_id), None)
-    if found is None:
-        raise NotFoundError(f"No span {span_id!r} in trace {trace_id!r}.")
-    text, _ = views.as_text(getattr(found, part), limit=-1)
-    return Response(text, media_type="text/plain; charset=utf-8", headers={"Content-Security-Policy": CSP})
-
-
-@router.get("/traces/{trace_id}/spans", response_class=HTMLResponse)
-def span_rows(
-    request: Request, store: StoreDep, trace_id: str, parent: str = "", depth: int = 1, offset: int = 0
-) -> Response:
-    """A fragment: the next span rows under ``parent`` (htmx swaps it in on expand or "more")."""
-    tree = views.SpanTree(_client(store).get_trace(trace_id))
-    if parent and parent not in tree.by_id:
-        raise NotFoundError(f"No span {parent!r} in trace {trace_id!r}.")
-    rows = tree.rows(parent or None, depth, open_path=[], selected=None, offset=max(offset, 0))
-    context = {"rows": rows, "trace_id": trace_id}
-    return render(request, "_span_rows.html", context, twin=None)
 
 
 @router.get("/compare", response_class=HTMLResponse)
@@ -292,7 +242,7 @@ def compare_page(
         "error": None,
         "c": None,
     }
-    client = _client(store)
+    client = client_for(store)
     try:
         c = context["c"] = core.compare_models(client, *refs, experiment_id=experiment, code_diffs=False)
         if context["tab"] == "examples":

@@ -1,24 +1,17 @@
-"""What each page shows, computed from the client and the comparison layer: plain dataclasses the
-templates only lay out (no logic in templates, no queries in routes)."""
+"""What the versions list shows, computed from the client and the comparison layer: plain
+dataclasses the templates only lay out (no logic in templates, no queries in routes). The trace
+page's views are in ``trace_views``."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from genver.client import GenverClient
 from genver.compare.metric_rows import datasets_of
 from genver.compare.result import GitState, fmt_number, fmt_time
-from genver.entities import Experiment, LoggedModel, Span, Trace, TraceStats
+from genver.entities import Experiment, LoggedModel, TraceStats
 from genver.server.routes.models import order_by_param
-
-#: Span rows rendered at most per request: the DOM never holds a whole 30,000-span trace.
-MAX_SPAN_ROWS = 500
-#: Children shown under one expanded span before a "more" row.
-CHILDREN_PAGE = 200
-#: Inputs/outputs above this many characters show a preview and load in full on demand.
-MAX_INLINE_CHARS = 64 * 1024
 
 
 # -- versions ----------------------------------------------------------------------------------------
@@ -126,161 +119,3 @@ def _metric_cell(m: LoggedModel, column: MetricColumn) -> str:
         if x.key == column.key and x.dataset_digest == column.digest and newer:
             latest = x
     return "" if latest is None else fmt_number(latest.value)
-
-
-# -- traces -------------------------------------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class SpanRow:
-    """One row of the span tree: where it sits, how long it took, its waterfall bar."""
-
-    span: Span
-    depth: int
-    child_count: int
-    expanded: bool
-    selected: bool
-    offset_pct: float
-    width_pct: float
-
-    @property
-    def duration(self) -> str:
-        ms = self.span.duration_ms
-        return "" if ms is None else f"{fmt_number(ms)} ms"
-
-    @property
-    def is_error(self) -> bool:
-        return str(self.span.status.status_code).upper().endswith("ERROR")
-
-
-@dataclass(frozen=True, slots=True)
-class MoreRow:
-    """A "more" row: the next children of ``parent_id`` from ``offset``."""
-
-    parent_id: str
-    depth: int
-    offset: int
-    remaining: int
-
-
-@dataclass(frozen=True, slots=True)
-class TraceView:
-    trace: Trace
-    rows: tuple[SpanRow | MoreRow, ...]
-    selected: Span | None
-    span_count: int
-    inputs: str = ""
-    outputs: str = ""
-    inputs_truncated: bool = False
-    outputs_truncated: bool = False
-    notes: tuple[str, ...] = field(default=())
-
-
-class SpanTree:
-    """A trace's spans indexed by parent, with the trace's time frame for waterfall bars."""
-
-    def __init__(self, trace: Trace) -> None:
-        self.trace = trace
-        spans = trace.data.spans
-        self.by_id = {s.span_id: s for s in spans}
-        self.children: dict[str | None, list[Span]] = {}
-        for s in spans:
-            parent = s.parent_id if s.parent_id in self.by_id else None
-            self.children.setdefault(parent, []).append(s)
-        for kids in self.children.values():
-            kids.sort(key=lambda s: (s.start_time_ns, s.span_id))
-        self.start = min((s.start_time_ns for s in spans), default=0)
-        end = max((s.end_time_ns or s.start_time_ns for s in spans), default=self.start)
-        self.total = max(end - self.start, 1)
-
-    def path_to(self, span_id: str | None) -> list[str]:
-        """The ids from a root down to ``span_id`` (empty when unknown)."""
-        path: list[str] = []
-        node = self.by_id.get(span_id or "")
-        while node is not None:
-            path.append(node.span_id)
-            node = self.by_id.get(node.parent_id or "")
-        return path[::-1]
-
-    def rows(
-        self,
-        parent_id: str | None,
-        depth: int,
-        *,
-        open_path: Sequence[str],
-        selected: str | None,
-        offset: int = 0,
-    ) -> list[SpanRow | MoreRow]:
-        """Rows for the children of ``parent_id`` from ``offset``: one page, the span on
-        ``open_path`` expanded (its children follow it), at most ``MAX_SPAN_ROWS`` in all."""
-        out: list[SpanRow | MoreRow] = []
-        self._rows(parent_id, depth, open_path, selected, offset, out)
-        return out
-
-    def _rows(
-        self,
-        parent_id: str | None,
-        depth: int,
-        open_path: Sequence[str],
-        selected: str | None,
-        offset: int,
-        out: list[SpanRow | MoreRow],
-    ) -> None:
-        kids = self.children.get(parent_id, [])
-        page = kids[offset : offset + CHILDREN_PAGE]
-        on_path = open_path[depth] if depth < len(open_path) else None
-        if on_path is not None and all(s.span_id != on_path for s in page):  # bring it into the page
-            page = [*page[: CHILDREN_PAGE - 1], self.by_id[on_path]]
-        for i, s in enumerate(page):
-            if len(out) >= MAX_SPAN_ROWS:
-                out.append(MoreRow(parent_id or "", depth, offset + i, len(kids) - offset - i))
-                return
-            expanded = s.span_id == on_path or (depth == 0 and parent_id is None and not open_path)
-            out.append(self._row(s, depth, expanded, s.span_id == selected))
-            if expanded:
-                self._rows(s.span_id, depth + 1, open_path, selected, 0, out)
-        shown = offset + len(page)
-        if shown < len(kids) and len(out) < MAX_SPAN_ROWS + 1:
-            out.append(MoreRow(parent_id or "", depth, shown, len(kids) - shown))
-
-    def _row(self, s: Span, depth: int, expanded: bool, selected: bool) -> SpanRow:
-        end = s.end_time_ns or s.start_time_ns
-        return SpanRow(
-            span=s,
-            depth=depth,
-            child_count=len(self.children.get(s.span_id, [])),
-            expanded=expanded and bool(self.children.get(s.span_id)),
-            selected=selected,
-            offset_pct=round(100 * (s.start_time_ns - self.start) / self.total, 3),
-            width_pct=max(round(100 * (end - s.start_time_ns) / self.total, 3), 0.2),
-        )
-
-
-def trace_view(trace: Trace, selected_id: str | None) -> TraceView:
-    tree = SpanTree(trace)
-    path = tree.path_to(selected_id)
-    selected = tree.by_id.get(selected_id or "") if path else trace.data.root
-    rows = tree.rows(None, 0, open_path=path, selected=selected.span_id if selected else None)
-    inputs, in_cut = as_text(selected.inputs if selected else None)
-    outputs, out_cut = as_text(selected.outputs if selected else None)
-    notes = () if selected_id is None or path else (f"No span {selected_id!r} in this trace.",)
-    return TraceView(
-        trace, tuple(rows), selected, len(trace.data.spans), inputs, outputs, in_cut, out_cut, notes
-    )
-
-
-def as_text(value: Any, limit: int = MAX_INLINE_CHARS) -> tuple[str, bool]:
-    """A value as indented JSON text, cut at ``limit`` characters (True when cut; -1: never)."""
-    import json
-
-    if value is None:
-        return "", False
-    text = value if isinstance(value, str) else json.dumps(value, indent=2, ensure_ascii=False, default=str)
-    return (text[:limit], True) if 0 <= limit < len(text) else (text, False)
-
-
-def chat_messages(value: Any) -> list[Mapping[str, Any]] | None:
-    """The value's chat messages (a list of ``{"role", "content"}``, or ``{"messages": [...]}``)."""
-    if isinstance(value, Mapping) and isinstance(value.get("messages"), list):
-        value = value["messages"]
-    if isinstance(value, list) and value and all(isinstance(m, Mapping) and "role" in m for m in value):
-        return list(value)
-    return None
