@@ -1,11 +1,12 @@
 """What genver derives from a trace's spans, shared by its own tracing and the server's OTLP
 ingest: token usage, cost (a price table per model) and the request/response previews.
 
-Token usage of a span comes from the OpenTelemetry GenAI attributes ``gen_ai.usage.input_tokens``
-/ ``output_tokens`` (or the older ``prompt_tokens`` / ``completion_tokens``), else MLflow's
-``mlflow.chat.tokenUsage``. A span's cost is priced by the model in ``gen_ai.response.model`` or
-``gen_ai.request.model``; spans ingested over OTLP keep it in the ``genver.span.cost`` attribute,
-so a trace merged from several requests adds up without a price table (``summarize``).
+Token usage of a span comes from MLflow's ``mlflow.chat.tokenUsage``, else the OpenTelemetry GenAI
+attributes ``gen_ai.usage.input_tokens`` / ``output_tokens`` (or the older ``prompt_tokens`` /
+``completion_tokens``). A span's cost is priced by the model in ``gen_ai.response.model`` or
+``gen_ai.request.model`` and kept on the span in the ``genver.span.cost`` attribute (by genver's
+own tracing and by the OTLP ingest alike), so a trace's totals are the sum over its spans
+(``summarize``), also when a trace is merged from several requests, without a price table.
 
 Prices are US dollars per million tokens, ``(input, output)``. The table ships with defaults for
 common models; users extend or override it with ``set_model_prices({...})`` or a JSON file named
@@ -28,6 +29,7 @@ from genver.exceptions import InvalidArgumentError
 
 PREVIEW_CHARS = 1000
 SPAN_COST_KEY = "genver.span.cost"
+CHAT_USAGE_KEY = "mlflow.chat.tokenUsage"  # MLflow's per-span usage: input/output/total_tokens
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,18 +152,21 @@ def _parse_price(name: str, value: object) -> Price:
 
 # -- per span and per trace ----------------------------------------------------------------------------
 def span_usage(attributes: Mapping[str, Any]) -> tuple[int, int] | None:
-    """Input and output tokens recorded in a span's attributes, or None."""
-    inp = attributes.get("gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens"))
-    out = attributes.get("gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens"))
+    """Input and output tokens recorded in a span's attributes, or None: MLflow's
+    ``mlflow.chat.tokenUsage`` first (as MLflow reads it, and where ``LiveSpan.set_token_usage``
+    lands), else the GenAI semantic conventions' ``gen_ai.usage.*``."""
+    inp = out = None
+    usage = attributes.get(CHAT_USAGE_KEY)
+    if isinstance(usage, str):
+        try:
+            usage = json.loads(usage)
+        except ValueError:
+            usage = None
+    if isinstance(usage, dict):
+        inp, out = usage.get("input_tokens"), usage.get("output_tokens")
     if inp is None and out is None:
-        usage = attributes.get("mlflow.chat.tokenUsage")
-        if isinstance(usage, str):
-            try:
-                usage = json.loads(usage)
-            except ValueError:
-                usage = None
-        if isinstance(usage, dict):
-            inp, out = usage.get("input_tokens"), usage.get("output_tokens")
+        inp = attributes.get("gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens"))
+        out = attributes.get("gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens"))
     if inp is None and out is None:
         return None
     try:
@@ -177,6 +182,23 @@ def span_cost(attributes: Mapping[str, Any], usage: tuple[int, int], prices: Pri
     return None if price is None else price.cost(usage[0], usage[1])
 
 
+def usage_attribute(input_tokens: int, output_tokens: int) -> dict[str, int]:
+    """The value of ``mlflow.chat.tokenUsage`` for a span, as MLflow writes it."""
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "total_tokens": input_tokens + output_tokens,
+    }
+
+
+def stored_cost(attributes: Mapping[str, Any]) -> float | None:
+    """The cost a span carries in ``SPAN_COST_KEY`` (a finite number), or None."""
+    value = attributes.get(SPAN_COST_KEY)
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        return float(value)
+    return None
+
+
 def summarize(spans: Iterable[Span]) -> tuple[TokenUsage | None, float | None]:
     """A trace's token usage and cost, added up from its spans' attributes (``span_usage`` and
     ``SPAN_COST_KEY``); None for what no span records."""
@@ -189,8 +211,8 @@ def summarize(spans: Iterable[Span]) -> tuple[TokenUsage | None, float | None]:
             seen = True
             tokens_in += usage[0]
             tokens_out += usage[1]
-        value = span.attributes.get(SPAN_COST_KEY)
-        if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value):
+        value = stored_cost(span.attributes)
+        if value is not None:
             cost = (cost or 0.0) + value
     usage_total = TokenUsage(tokens_in, tokens_out, tokens_in + tokens_out) if seen else None
     return usage_total, cost

@@ -27,14 +27,24 @@ from genver.entities import (
     SpanEvent,
     SpanStatus,
     SpanStatusCode,
-    TokenUsage,
     Trace,
     TraceData,
     TraceInfo,
     TraceState,
 )
 from genver.entities import trace as keys
-from genver.trace_summary import PriceTable, preview, span_cost, span_usage, usage_metadata
+from genver.trace_summary import (
+    CHAT_USAGE_KEY,
+    SPAN_COST_KEY,
+    PriceTable,
+    preview,
+    span_cost,
+    span_usage,
+    stored_cost,
+    summarize,
+    usage_attribute,
+    usage_metadata,
+)
 from genver.tracing.exporter import TraceExporter
 from genver.tracing.live import LiveSpan, genai_operation
 from genver.tracing.serialize import to_jsonable
@@ -219,28 +229,18 @@ class Tracing:
         finished = sorted(pending.finished, key=lambda s: s.start_time_ns)
         spans = [self._span(s, trace_id) for s in finished]
         root_span = next((s for s in spans if s.parent_id is None), spans[0])
-        tokens_in = tokens_out = 0
-        cost = 0.0
-        priced = False
-        for live, span in zip(finished, spans, strict=True):
-            usage = _usage(live, span)
-            if usage is None:
-                continue
-            tokens_in += usage[0]
-            tokens_out += usage[1]
-            span_price = span_cost(span.attributes, usage, self.prices)
-            if span_price is not None:
-                cost += span_price
-                priced = True
+        # Each span carries its own tokens and cost (``_span``); the trace's totals are their sum,
+        # the same sum the store makes when a trace is merged (``summarize``).
+        total, cost = summarize(spans)
+        if total is not None and not (total.input_tokens or total.output_tokens):
+            total = None
         metadata = self._context_metadata()
         metadata["mlflow.trace_schema.version"] = "3"
         if model_id:
             metadata[keys.MODEL_ID_KEY] = model_id
         if pending.run_id:
             metadata[keys.SOURCE_RUN_KEY] = pending.run_id
-        has_usage = tokens_in or tokens_out
-        total = TokenUsage(tokens_in, tokens_out, tokens_in + tokens_out) if has_usage else None
-        metadata.update(usage_metadata(total, cost if priced else None))
+        metadata.update(usage_metadata(total, cost))
         if pending.metadata:
             metadata.update(pending.metadata)
         state = pending.state or ("ERROR" if root_span.status.status_code is SpanStatusCode.ERROR else "OK")
@@ -263,7 +263,7 @@ class Tracing:
             trace_metadata=metadata,
             tags=dict(pending.tags or {}),
             token_usage=total,
-            cost=cost if priced else None,
+            cost=cost,
         )
         return Trace(info=info, data=TraceData(spans=spans))
 
@@ -275,6 +275,7 @@ class Tracing:
         attributes[keys.SPAN_TYPE_KEY] = live.span_type
         if live._attrs:
             attributes.update({k: to_jsonable(v) for k, v in live._attrs.items()})
+        self._usage_and_cost(live, attributes)
         return Span(
             trace_id=trace_id,
             span_id=live.span_id,
@@ -293,6 +294,22 @@ class Tracing:
             ),
         )
 
+    def _usage_and_cost(self, live: LiveSpan, attributes: dict[str, Any]) -> None:
+        """Write the span's tokens and cost onto its attributes: usage set through
+        ``set_token_usage`` under MLflow's ``mlflow.chat.tokenUsage`` (it wins over attributes),
+        and the cost of the span's usage at its model's price under ``SPAN_COST_KEY``, unless the
+        span already states one."""
+        if live._token_usage is not None:
+            usage: tuple[int, int] | None = live._token_usage
+            attributes[CHAT_USAGE_KEY] = usage_attribute(*live._token_usage)
+        else:
+            usage = span_usage(attributes)
+        if usage is None or stored_cost(attributes) is not None:
+            return
+        cost = span_cost(attributes, usage, self.prices)
+        if cost is not None:
+            attributes[SPAN_COST_KEY] = cost
+
     def _context_metadata(self) -> dict[str, str]:
         if self._metadata_cache is None:
             self._metadata_cache = self.host.trace_context_metadata()
@@ -301,11 +318,3 @@ class Tracing:
     def shutdown(self, timeout: float = 10.0) -> None:
         self.exporter.shutdown(timeout)
         self.provider.shutdown()
-
-
-def _usage(live: LiveSpan, span: Span) -> tuple[int, int] | None:
-    """Input and output tokens of a span: set through the API, else from its attributes
-    (``trace_summary.span_usage``)."""
-    if live._token_usage is not None:
-        return live._token_usage
-    return span_usage(span.attributes)
