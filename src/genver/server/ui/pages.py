@@ -219,10 +219,11 @@ def compare_page(
     tab: str = "summary",
     metric: str = "",
     only: str = "",
+    page_token: str = "",
 ) -> Response:
     """Versions side by side; the first ``version`` is the baseline. ``tab=examples`` lists one
     metric record by record (baseline against the first candidate), ``only=regressions`` those
-    that got worse, each opening its two traces side by side."""
+    that got worse, each opening its two traces side by side, a page at a time."""
     refs = version or []
     twin = "/api/v1/compare?" + urlencode(
         [
@@ -249,7 +250,8 @@ def compare_page(
             chosen = metric or next((r.key for r in c.metrics if r.run_ids and any(r.bootstrap)), "")
             chosen = chosen or next((r.key for r in c.metrics if r.run_ids), "")
             context["metric"] = chosen
-            context["examples"] = examples.only(examples.paired_examples(client, c, chosen), only)
+            found = examples.only(examples.paired_examples(client, c, chosen), only)
+            context["examples"] = examples.page(client, c, found, page_token=page_token or None)
     except (InvalidArgumentError, NotFoundError) as exc:
         context["error"] = exc.message
         return render(request, "compare.html", context, twin=twin, status=400)
