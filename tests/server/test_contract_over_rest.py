@@ -32,6 +32,7 @@ MODULES = [
     "tests.store.test_run_logging",
     "tests.store.test_model_reads",
     "tests.store.test_traces",
+    "tests.store.test_trace_outline",
     "tests.store.test_assessments",
     "tests.store.test_eval_datasets",
 ]

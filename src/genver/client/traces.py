@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from genver.client.base import ClientBase, check_filter, id_list, str_list
-from genver.entities import Assessment, PagedList, Trace, TraceStats
+from genver.entities import Assessment, PagedList, Span, Trace, TraceOutline, TraceStats
 from genver.entities import trace as keys
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search.parser import quote
@@ -48,6 +48,17 @@ class TracesClient(ClientBase):
         if flush:
             flush_pending_traces()
         return self._store.get_trace(check_id(trace_id, "trace_id"))
+
+    def get_trace_outline(self, trace_id: str) -> TraceOutline:
+        """The trace's info and every span's outline (place in the tree, timing, status, tokens,
+        cost) in start order, without inputs, outputs, attributes or events: for a span tree of
+        a big trace. A genver extension (MLflow reads whole traces)."""
+        return self._store.get_trace_outline(check_id(trace_id, "trace_id"))
+
+    def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+        """Full spans of a trace by id, in the order asked (ids it does not have are left out).
+        A genver extension, beside ``get_trace_outline``."""
+        return self._store.get_spans(check_id(trace_id, "trace_id"), str_list(span_ids, "span_ids") or [])
 
     def search_traces(
         self,

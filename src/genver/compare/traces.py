@@ -25,11 +25,11 @@ from __future__ import annotations
 import difflib
 import json
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
-from genver.entities import Span, Trace
+from genver.entities import Span, SpanOutline, Trace, TraceInfo
 from genver.exceptions import InvalidArgumentError
 from genver.trace_summary import SPAN_COST_KEY, PriceTable, span_cost, span_usage
 
@@ -179,13 +179,12 @@ class TraceSide:
     cost: float | None
 
     @classmethod
-    def of(cls, trace: Trace) -> TraceSide:
-        info = trace.info
+    def of(cls, info: TraceInfo, span_count: int) -> TraceSide:
         return cls(
             trace_id=info.trace_id,
             experiment_id=info.experiment_id,
             state=str(info.state),
-            span_count=len(trace.data.spans),
+            span_count=span_count,
             duration_ms=None if info.execution_duration is None else float(info.execution_duration),
             tokens=None if info.token_usage is None else info.token_usage.total_tokens,
             cost=info.cost,
@@ -239,9 +238,20 @@ class TraceComparison:
 def compare_traces(
     client: GenverClient, a: str, b: str, *, max_rows: int = MAX_ROWS, prices: PriceTable | None = None
 ) -> TraceComparison:
-    """Read traces ``a`` (the baseline) and ``b`` and align their spans; an unknown id raises
-    ``NotFoundError``."""
-    return align_traces(client.get_trace(a), client.get_trace(b), max_rows=max_rows, prices=prices)
+    """Align traces ``a`` (the baseline) and ``b``; an unknown id raises ``NotFoundError``.
+
+    The spans are aligned on the traces' outlines (``get_trace_outline``: no inputs or
+    outputs), then only the spans both traces have are read in full, to tell ``same`` from
+    ``changed``: a 30,000-span trace against a 6-span one reads 6 full spans per side."""
+    oa, ob = client.get_trace_outline(a), client.get_trace_outline(b)
+
+    def load(ids_a: list[str], ids_b: list[str]) -> dict[str, Span]:
+        return {
+            **{f"a:{s.span_id}": s for s in client.get_spans(a, ids_a)},
+            **{f"b:{s.span_id}": s for s in client.get_spans(b, ids_b)},
+        }
+
+    return _align(oa.info, oa.spans, ob.info, ob.spans, load, max_rows=max_rows, prices=prices)
 
 
 def align_traces(
@@ -249,28 +259,61 @@ def align_traces(
 ) -> TraceComparison:
     """Align the spans of ``a`` and ``b`` (see the module docstring); ``prices`` prices the
     tokens of spans that carry no cost attribute (default: the built-in price table)."""
+    by_id = {f"a:{s.span_id}": s for s in a.data.spans} | {f"b:{s.span_id}": s for s in b.data.spans}
+    return _align(
+        a.info, a.data.spans, b.info, b.data.spans, lambda _a, _b: by_id, max_rows=max_rows, prices=prices
+    )
+
+
+def _align(
+    info_a: TraceInfo,
+    spans_a: Sequence[Node],
+    info_b: TraceInfo,
+    spans_b: Sequence[Node],
+    load: Callable[[list[str], list[str]], Mapping[str, Span]],
+    *,
+    max_rows: int,
+    prices: PriceTable | None,
+) -> TraceComparison:
+    """Pair the spans depth first by key, then ``load`` the full spans of the pairs (keyed
+    ``a:<id>`` / ``b:<id>``) to compare their inputs, outputs and tokens."""
     if max_rows < 1:
         raise InvalidArgumentError(f"Invalid max_rows {max_rows!r}: expected a positive integer.")
     table = prices or PriceTable()
-    ta, tb = _Tree(a), _Tree(b)
-    rows: list[TraceRow] = []
+    ta, tb = _Tree(spans_a), _Tree(spans_b)
+    paired: list[tuple[tuple[PathStep, ...], Node | None, Node | None]] = []
     # depth first, iteratively (a trace may be thousands of spans deep)
-    stack: list[tuple[tuple[PathStep, ...], Span | None, Span | None]] = [
+    stack: list[tuple[tuple[PathStep, ...], Node | None, Node | None]] = [
         ((step,), sa, sb) for step, sa, sb in reversed(_pairs(ta.roots(), tb.roots()))
     ]
-    while stack and len(rows) < max_rows:
+    while stack and len(paired) < max_rows:
         path, sa, sb = stack.pop()
-        rows.append(_row(path, sa, sb, table))
+        paired.append((path, sa, sb))
         kids = _pairs(ta.kids(sa), tb.kids(sb))
         stack.extend(((*path, step), ka, kb) for step, ka, kb in reversed(kids))
+    both = [(sa, sb) for _, sa, sb in paired if sa is not None and sb is not None]
+    full = load([sa.span_id for sa, _ in both], [sb.span_id for _, sb in both]) if both else {}
+    rows = [
+        _row(
+            path,
+            None if sa is None else full.get(f"a:{sa.span_id}", sa),
+            None if sb is None else full.get(f"b:{sb.span_id}", sb),
+            table,
+        )
+        for path, sa, sb in paired
+    ]
     notes = []
     if stack:
         notes.append(
-            f"The traces have {len(a.data.spans):,} and {len(b.data.spans):,} spans: only the first "
+            f"The traces have {len(spans_a):,} and {len(spans_b):,} spans: only the first "
             f"{max_rows:,} rows (depth first) are compared."
         )
     return TraceComparison(
-        a=TraceSide.of(a), b=TraceSide.of(b), rows=tuple(rows), truncated=bool(stack), notes=tuple(notes)
+        a=TraceSide.of(info_a, len(spans_a)),
+        b=TraceSide.of(info_b, len(spans_b)),
+        rows=tuple(rows),
+        truncated=bool(stack),
+        notes=tuple(notes),
     )
 
 
@@ -288,26 +331,38 @@ def page_rows(
 
 
 # -- alignment ----------------------------------------------------------------------------------------
+class Node(Protocol):
+    """What alignment needs of a span: a ``Span`` or a ``SpanOutline``."""
+
+    @property
+    def span_id(self) -> str: ...
+    @property
+    def parent_id(self) -> str | None: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def start_time_ns(self) -> int: ...
+
+
 class _Tree:
     """A trace's spans by parent (a span whose parent is missing counts as a root); siblings are
     sorted by start time when first asked for, so a big trace sorts only what is compared."""
 
-    def __init__(self, trace: Trace) -> None:
-        spans = trace.data.spans
+    def __init__(self, spans: Sequence[Node]) -> None:
         ids = {s.span_id for s in spans}
-        self.children: dict[str | None, list[Span]] = {}
+        self.children: dict[str | None, list[Node]] = {}
         for s in spans:
             self.children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
         self.sorted: set[str | None] = set()
 
-    def roots(self) -> list[Span]:
+    def roots(self) -> list[Node]:
         return self._sorted(None)
 
-    def kids(self, span: Span | None) -> list[Span]:
+    def kids(self, span: Node | None) -> list[Node]:
         """The children of ``span``; none for a span this trace does not have (None)."""
         return [] if span is None else self._sorted(span.span_id)
 
-    def _sorted(self, parent: str | None) -> list[Span]:
+    def _sorted(self, parent: str | None) -> list[Node]:
         kids = self.children.get(parent, [])
         if parent not in self.sorted:
             kids.sort(key=_start)
@@ -315,11 +370,11 @@ class _Tree:
         return kids
 
 
-def _start(s: Span) -> tuple[int, str]:
+def _start(s: Node) -> tuple[int, str]:
     return s.start_time_ns, s.span_id
 
 
-def _keyed(spans: Sequence[Span]) -> Iterator[tuple[PathStep, Span]]:
+def _keyed(spans: Sequence[Node]) -> Iterator[tuple[PathStep, Node]]:
     seen: dict[str, int] = {}
     for s in spans:
         i = seen.get(s.name, 0)
@@ -327,7 +382,7 @@ def _keyed(spans: Sequence[Span]) -> Iterator[tuple[PathStep, Span]]:
         yield (s.name, i), s
 
 
-def _pairs(a_kids: Sequence[Span], b_kids: Sequence[Span]) -> list[tuple[PathStep, Span | None, Span | None]]:
+def _pairs(a_kids: Sequence[Node], b_kids: Sequence[Node]) -> list[tuple[PathStep, Node | None, Node | None]]:
     """Children of two aligned spans, paired by (name, index): ``a``'s order, each child only
     ``b`` has placed after the shared child it follows in ``b``."""
     in_a = dict(_keyed(a_kids))
@@ -339,19 +394,28 @@ def _pairs(a_kids: Sequence[Span], b_kids: Sequence[Span]) -> list[tuple[PathSte
             anchor = step
         else:
             after.setdefault(anchor, []).append(step)
-    out: list[tuple[PathStep, Span | None, Span | None]] = [(s, None, in_b[s]) for s in after.get(None, [])]
+    out: list[tuple[PathStep, Node | None, Node | None]] = [(s, None, in_b[s]) for s in after.get(None, [])]
     for step, span in in_a.items():
         out.append((step, span, in_b.get(step)))
         out.extend((s, None, in_b[s]) for s in after.get(step, []))
     return out
 
 
-def _row(path: tuple[PathStep, ...], a: Span | None, b: Span | None, prices: PriceTable) -> TraceRow:
+def _row(path: tuple[PathStep, ...], a: Node | None, b: Node | None, prices: PriceTable) -> TraceRow:
+    """A row; a side present in both traces is a full ``Span`` (read for the comparison), a side
+    only one trace has may be an outline."""
     fa = None if a is None else _figures(a, prices)
     fb = None if b is None else _figures(b, prices)
-    if a is None or b is None or fa is None or fb is None:  # (fa is None exactly when a is)
+    if not (isinstance(a, Span) and isinstance(b, Span) and fa is not None and fb is not None):
         change: Change = "added" if a is None else "removed"
-        return TraceRow(path=path, change=change, a=fa, b=fb, a_span=a, b_span=b)
+        return TraceRow(
+            path=path,
+            change=change,
+            a=fa,
+            b=fb,
+            a_span=a if isinstance(a, Span) else None,
+            b_span=b if isinstance(b, Span) else None,
+        )
     differs = tuple(
         what
         for what, equal in (
@@ -368,7 +432,18 @@ def _row(path: tuple[PathStep, ...], a: Span | None, b: Span | None, prices: Pri
     )
 
 
-def _figures(s: Span, prices: PriceTable) -> SpanFigures:
+def _figures(s: Node, prices: PriceTable) -> SpanFigures:
+    if isinstance(s, SpanOutline):  # tokens and the stored cost, as the store read them
+        return SpanFigures(
+            span_id=s.span_id,
+            span_type=s.span_type,
+            status=str(s.status),
+            duration_ms=s.duration_ms,
+            input_tokens=s.input_tokens,
+            output_tokens=s.output_tokens,
+            cost=s.cost,
+        )
+    assert isinstance(s, Span)
     usage = span_usage(s.attributes)
     stored = s.attributes.get(SPAN_COST_KEY)
     if isinstance(stored, (int, float)) and not isinstance(stored, bool) and math.isfinite(stored):

@@ -18,6 +18,7 @@ from genver.entities.run import DatasetInput, LoggedModelInput, Run, RunData, Ru
 from genver.entities.trace import (
     Span,
     SpanEvent,
+    SpanOutline,
     SpanStatus,
     SpanStatusCode,
     SpanType,
@@ -25,6 +26,7 @@ from genver.entities.trace import (
     Trace,
     TraceData,
     TraceInfo,
+    TraceOutline,
     TraceState,
     TraceStats,
 )
@@ -54,6 +56,7 @@ __all__ = [
     "RunStatus",
     "Span",
     "SpanEvent",
+    "SpanOutline",
     "SpanStatus",
     "SpanStatusCode",
     "SpanType",
@@ -61,6 +64,7 @@ __all__ = [
     "Trace",
     "TraceData",
     "TraceInfo",
+    "TraceOutline",
     "TraceState",
     "TraceStats",
     "ViewType",

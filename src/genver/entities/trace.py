@@ -7,7 +7,7 @@ import enum
 import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 MODEL_ID_KEY = "mlflow.modelId"
 SOURCE_RUN_KEY = "mlflow.sourceRun"
@@ -292,3 +292,43 @@ class TraceStats:
             "last_trace_time": self.last_trace_time,
             **({} if self.bucket_start is None else {"bucket_start": self.bucket_start}),
         }
+
+
+class SpanOutline(NamedTuple):
+    """A span without its payload (inputs, outputs, attributes, events): where it sits in the
+    tree, its timing and status, and its tokens and cost when it records them. What a span tree
+    or a waterfall needs; ``Store.get_spans`` reads the full spans of the few a person opens.
+    A named tuple, not a dataclass: a 30,000-span trace builds 30,000 of them per read."""
+
+    span_id: str
+    parent_id: str | None
+    name: str
+    span_type: str
+    status: SpanStatusCode
+    start_time_ns: int
+    end_time_ns: int | None
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost: float | None = None
+
+    @property
+    def duration_ms(self) -> float | None:
+        return None if self.end_time_ns is None else (self.end_time_ns - self.start_time_ns) / 1e6
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.input_tokens is None and self.output_tokens is None:
+            return None
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self._asdict(), "status": self.status.value}
+
+
+@dataclass(frozen=True, slots=True)
+class TraceOutline:
+    """A trace's ``info`` and the outline of every span (``Store.get_trace_outline``), in start
+    order: a 30,000-span trace's tree without decoding 30,000 inputs and outputs."""
+
+    info: TraceInfo
+    spans: tuple[SpanOutline, ...] = ()

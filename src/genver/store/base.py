@@ -24,7 +24,9 @@ from genver.entities import (
     Metric,
     PagedList,
     Run,
+    Span,
     Trace,
+    TraceOutline,
     TraceStats,
     ViewType,
 )
@@ -219,6 +221,22 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_trace(self, trace_id: str) -> Trace:
         """The trace with its spans; unknown or deleted → ``NotFoundError``."""
+
+    def get_trace_outline(self, trace_id: str) -> TraceOutline:
+        """The trace's info and every span's outline (no inputs, outputs, attributes or events),
+        in start order: what a span tree needs. Stores override it with a read that never decodes
+        the payloads; this default reads the whole trace."""
+        from genver.store.outlines import outline_of
+
+        trace = self.get_trace(trace_id)
+        spans = sorted(trace.data.spans, key=lambda s: (s.start_time_ns, s.span_id))
+        return TraceOutline(trace.info, tuple(outline_of(s) for s in spans))
+
+    def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+        """The full spans ``span_ids`` of a trace, in the order asked; ids the trace does not
+        have are left out. An unknown trace is a ``NotFoundError``."""
+        by_id = {s.span_id: s for s in self.get_trace(trace_id).data.spans}
+        return [by_id[i] for i in dict.fromkeys(span_ids) if i in by_id]
 
     @abc.abstractmethod
     def search_traces(

@@ -26,10 +26,13 @@ from genver.entities import (
     Metric,
     PagedList,
     Run,
+    Span,
     Trace,
+    TraceOutline,
     TraceStats,
     ViewType,
 )
+from genver.exceptions import InvalidArgumentError
 from genver.store.base import Store
 from genver.store.rest_compare import RestComparisons
 from genver.store.rest_datasets import RestEvalDatasets
@@ -306,6 +309,20 @@ class RestStore(RestEvalDatasets, RestComparisons, Store):
     def get_trace(self, trace_id: str) -> Trace:
         data = self._call("GET", f"/traces/{path_id(trace_id, 'trace id')}", idempotent=True)
         return parse(w.TraceW, data).entity()
+
+    def get_trace_outline(self, trace_id: str) -> TraceOutline:
+        data = self._call("GET", f"/traces/{path_id(trace_id, 'trace id')}/outline", idempotent=True)
+        return parse(w.TraceOutlineW, data).entity()
+
+    def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+        if isinstance(span_ids, str) or not all(isinstance(i, str) for i in span_ids):
+            raise InvalidArgumentError(f"Invalid span_ids {span_ids!r}: expected a list of span id strings.")
+        path = f"/traces/{path_id(trace_id, 'trace id')}/spans"
+        wanted, spans = list(dict.fromkeys(span_ids)), []
+        for i in range(0, max(len(wanted), 1), 100):  # 100 ids per request keep the URL short
+            data = self._call("GET", path, params={"span_id": wanted[i : i + 100]}, idempotent=True)
+            spans += parse(w.SpanList, data).entities(trace_id)
+        return spans
 
     def search_traces(
         self,

@@ -11,10 +11,13 @@ from genver.entities import (
     AssessmentError,
     AssessmentSource,
     Span,
+    SpanOutline,
+    SpanStatusCode,
     TokenUsage,
     Trace,
     TraceData,
     TraceInfo,
+    TraceOutline,
     TraceState,
     TraceStats,
 )
@@ -30,7 +33,10 @@ __all__ = [
     "LogAssessments",
     "LogTraces",
     "SearchTraces",
+    "SpanList",
+    "SpanOutlineW",
     "TraceInfoW",
+    "TraceOutlineW",
     "TracePage",
     "TraceStatsList",
     "TraceStatsQuery",
@@ -40,6 +46,7 @@ __all__ = [
 
 
 _STATES = frozenset(s.value for s in TraceState)
+_SPAN_CODES = frozenset(c.value for c in SpanStatusCode)
 
 
 # -- traces and assessments ------------------------------------------------------------------------
@@ -110,6 +117,33 @@ class TraceInfoW(Wire):
     token_usage: dict[str, Int64] | None = None
     cost: float | None = None
 
+    @classmethod
+    def of(cls, i: TraceInfo) -> TraceInfoW:
+        return cls(
+            trace_id=i.trace_id,
+            experiment_id=i.experiment_id,
+            request_time=i.request_time,
+            execution_duration=i.execution_duration,
+            state=i.state.value if isinstance(i.state, TraceState) else i.state,
+            request_preview=i.request_preview,
+            response_preview=i.response_preview,
+            client_request_id=i.client_request_id,
+            trace_metadata=dict(i.trace_metadata),
+            tags=dict(i.tags),
+            assessments=[AssessmentW.of(a) for a in i.assessments if isinstance(a, Assessment)],
+            token_usage=i.token_usage.to_dict() if i.token_usage else None,
+            cost=i.cost,
+        )
+
+    def entity(self) -> TraceInfo:
+        return TraceInfo(
+            **self.model_dump(exclude={"assessments", "token_usage", "state"}),
+            # an unknown state goes to the store as sent, which refuses it by name
+            state=TraceState(self.state) if self.state in _STATES else self.state,  # type: ignore[arg-type]
+            assessments=[a.entity() for a in self.assessments] if self.assessments else (),
+            token_usage=_token_usage(self.token_usage, self.trace_id),
+        )
+
 
 class TraceW(Wire):
     info: TraceInfoW
@@ -117,38 +151,59 @@ class TraceW(Wire):
 
     @classmethod
     def of(cls, t: Trace) -> TraceW:
-        i = t.info
-        return cls(
-            info=TraceInfoW(
-                trace_id=i.trace_id,
-                experiment_id=i.experiment_id,
-                request_time=i.request_time,
-                execution_duration=i.execution_duration,
-                state=i.state.value if isinstance(i.state, TraceState) else i.state,
-                request_preview=i.request_preview,
-                response_preview=i.response_preview,
-                client_request_id=i.client_request_id,
-                trace_metadata=dict(i.trace_metadata),
-                tags=dict(i.tags),
-                assessments=[AssessmentW.of(a) for a in i.assessments if isinstance(a, Assessment)],
-                token_usage=i.token_usage.to_dict() if i.token_usage else None,
-                cost=i.cost,
-            ),
-            spans=[s.to_dict() for s in t.data.spans],
-        )
+        return cls(info=TraceInfoW.of(t.info), spans=[s.to_dict() for s in t.data.spans])
 
     def entity(self) -> Trace:
-        i = self.info
-        info = TraceInfo(
-            **i.model_dump(exclude={"assessments", "token_usage", "state"}),
-            # an unknown state goes to the store as sent, which refuses it by name
-            state=TraceState(i.state) if i.state in _STATES else i.state,  # type: ignore[arg-type]
-            assessments=[a.entity() for a in i.assessments] if i.assessments else (),
-            token_usage=_token_usage(i.token_usage, i.trace_id),
+        spans = [_span(s, n, self.info.trace_id) for n, s in enumerate(self.spans)]
+        return Trace(info=self.info.entity(), data=TraceData(spans=spans))
+
+
+class SpanOutlineW(Wire):
+    span_id: str
+    parent_id: str | None = None
+    name: str
+    span_type: str
+    status: str
+    start_time_ns: Int64
+    end_time_ns: Int64 | None = None
+    input_tokens: Int64 | None = None
+    output_tokens: Int64 | None = None
+    cost: float | None = None
+
+
+class TraceOutlineW(Wire):
+    """``GET /api/v1/traces/{id}/outline``: the info and every span's outline, in start order."""
+
+    info: TraceInfoW
+    spans: list[SpanOutlineW] = []
+
+    @classmethod
+    def of(cls, o: TraceOutline) -> TraceOutlineW:
+        return cls(info=TraceInfoW.of(o.info), spans=[SpanOutlineW(**s.to_dict()) for s in o.spans])
+
+    def entity(self) -> TraceOutline:
+        spans = tuple(
+            SpanOutline(**{**s.model_dump(), "status": _status(s.status, self.info.trace_id)})
+            for s in self.spans
         )
-        return Trace(
-            info=info, data=TraceData(spans=[_span(s, n, i.trace_id) for n, s in enumerate(self.spans)])
+        return TraceOutline(self.info.entity(), spans)
+
+
+class SpanList(Wire):
+    """``GET /api/v1/traces/{id}/spans?span_id=...``: full spans, as Span.to_dict() writes them."""
+
+    spans: list[dict[str, Any]] = []
+
+    def entities(self, trace_id: str) -> list[Span]:
+        return [_span(s, n, trace_id) for n, s in enumerate(self.spans)]
+
+
+def _status(value: str, trace_id: str) -> SpanStatusCode:
+    if value not in _SPAN_CODES:
+        raise InvalidArgumentError(
+            f"Invalid span status {value!r} in trace {trace_id!r}: expected one of {sorted(_SPAN_CODES)}."
         )
+    return SpanStatusCode(value)
 
 
 def _span(d: dict[str, Any], n: int, trace_id: str) -> Span:

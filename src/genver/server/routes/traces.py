@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from genver import wire as w
@@ -59,6 +61,21 @@ def trace_stats(body: w.TraceStatsQuery, store: StoreDep) -> Response:
 @router.get("/{trace_id}", response_model=w.TraceW)
 def get_trace(trace_id: str, store: StoreDep) -> Response:
     return out(w.TraceW.of(store.get_trace(trace_id)))
+
+
+@router.get("/{trace_id}/outline", response_model=w.TraceOutlineW)
+def get_trace_outline(trace_id: str, store: StoreDep) -> Response:
+    """The trace's info and every span's outline (place, timing, status, tokens, cost) without
+    inputs, outputs, attributes or events: a 30,000-span trace's tree in one light read."""
+    return out(w.TraceOutlineW.of(store.get_trace_outline(trace_id)))
+
+
+@router.get("/{trace_id}/spans", response_model=w.SpanList)
+def get_spans(
+    trace_id: str, store: StoreDep, span_id: Annotated[list[str] | None, Query()] = None
+) -> Response:
+    """The full spans ``span_id`` (repeated) of the trace, in the order asked."""
+    return out(w.SpanList(spans=[s.to_dict() for s in store.get_spans(trace_id, span_id or [])]))
 
 
 @router.put("/{trace_id}/tags", status_code=204)

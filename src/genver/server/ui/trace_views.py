@@ -1,5 +1,8 @@
 """What the trace page shows: the span tree (a page of rows, never the whole trace), the selected
-span's inputs and outputs, as plain dataclasses the templates only lay out."""
+span's inputs and outputs, as plain dataclasses the templates only lay out.
+
+The tree is built from the trace's outline (``GenverClient.get_trace_outline``: no inputs,
+outputs or attributes); only the selected span is read in full (``get_spans``)."""
 
 from __future__ import annotations
 
@@ -7,8 +10,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from genver.client import GenverClient
 from genver.compare.result import fmt_number
-from genver.entities import Span, Trace
+from genver.entities import Span, SpanOutline, TraceInfo, TraceOutline
 
 #: Span rows rendered at most per request: the DOM never holds a whole 30,000-span trace.
 MAX_SPAN_ROWS = 500
@@ -22,7 +26,7 @@ MAX_INLINE_CHARS = 64 * 1024
 class SpanRow:
     """One row of the span tree: where it sits, how long it took, its waterfall bar."""
 
-    span: Span
+    span: SpanOutline
     depth: int
     child_count: int
     expanded: bool
@@ -37,7 +41,21 @@ class SpanRow:
 
     @property
     def is_error(self) -> bool:
-        return str(self.span.status.status_code).upper().endswith("ERROR")
+        return self.span.status == "ERROR"
+
+    @property
+    def tokens(self) -> str:
+        total = self.span.total_tokens
+        return "" if total is None else fmt_number(total)
+
+    @property
+    def tokens_title(self) -> str:
+        s = self.span
+        return "" if s.total_tokens is None else f"{s.input_tokens or 0} in · {s.output_tokens or 0} out"
+
+    @property
+    def cost(self) -> str:
+        return "" if self.span.cost is None else "$" + fmt_number(self.span.cost)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +70,7 @@ class MoreRow:
 
 @dataclass(frozen=True, slots=True)
 class TraceView:
-    trace: Trace
+    info: TraceInfo
     rows: tuple[SpanRow | MoreRow, ...]
     selected: Span | None
     span_count: int
@@ -64,18 +82,22 @@ class TraceView:
 
 
 class SpanTree:
-    """A trace's spans indexed by parent, with the trace's time frame for waterfall bars."""
+    """A trace's span outlines indexed by parent, with the trace's time frame for waterfall bars.
+    The outline comes in start order, so each parent's children do too."""
 
-    def __init__(self, trace: Trace) -> None:
-        self.trace = trace
-        spans = trace.data.spans
+    def __init__(self, outline: TraceOutline) -> None:
+        self.outline = outline
+        spans = outline.spans
         self.by_id = {s.span_id: s for s in spans}
-        self.children: dict[str | None, list[Span]] = {}
+        self.children: dict[str | None, list[SpanOutline]] = {}
+        by_id = self.by_id
         for s in spans:
-            parent = s.parent_id if s.parent_id in self.by_id else None
-            self.children.setdefault(parent, []).append(s)
-        for kids in self.children.values():
-            kids.sort(key=lambda s: (s.start_time_ns, s.span_id))
+            parent = s.parent_id if s.parent_id in by_id else None
+            kids = self.children.get(parent)
+            if kids is None:
+                self.children[parent] = [s]
+            else:
+                kids.append(s)
         self.start = min((s.start_time_ns for s in spans), default=0)
         end = max((s.end_time_ns or s.start_time_ns for s in spans), default=self.start)
         self.total = max(end - self.start, 1)
@@ -130,7 +152,7 @@ class SpanTree:
         if shown < len(kids) and len(out) < MAX_SPAN_ROWS + 1:
             out.append(MoreRow(parent_id or "", depth, shown, len(kids) - shown))
 
-    def _row(self, s: Span, depth: int, expanded: bool, selected: bool) -> SpanRow:
+    def _row(self, s: SpanOutline, depth: int, expanded: bool, selected: bool) -> SpanRow:
         end = s.end_time_ns or s.start_time_ns
         return SpanRow(
             span=s,
@@ -143,16 +165,22 @@ class SpanTree:
         )
 
 
-def trace_view(trace: Trace, selected_id: str | None) -> TraceView:
-    tree = SpanTree(trace)
+def trace_view(client: GenverClient, trace_id: str, selected_id: str | None) -> TraceView:
+    """The page's view: the outline's tree with the path to ``selected_id`` open, and that span
+    (else the root) read in full for the side panel."""
+    outline = client.get_trace_outline(trace_id)
+    tree = SpanTree(outline)
     path = tree.path_to(selected_id)
-    selected = tree.by_id.get(selected_id or "") if path else trace.data.root
-    rows = tree.rows(None, 0, open_path=path, selected=selected.span_id if selected else None)
+    roots = tree.children.get(None, [])
+    chosen = selected_id if path else (roots[0].span_id if roots else None)
+    rows = tree.rows(None, 0, open_path=path, selected=chosen)
+    found = client.get_spans(trace_id, [chosen]) if chosen else []
+    selected = found[0] if found else None
     inputs, in_cut = as_text(selected.inputs if selected else None)
     outputs, out_cut = as_text(selected.outputs if selected else None)
     notes = () if selected_id is None or path else (f"No span {selected_id!r} in this trace.",)
     return TraceView(
-        trace, tuple(rows), selected, len(trace.data.spans), inputs, outputs, in_cut, out_cut, notes
+        outline.info, tuple(rows), selected, len(outline.spans), inputs, outputs, in_cut, out_cut, notes
     )
 
 

@@ -24,10 +24,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from genver.entities import PagedList, Span, Trace, TraceStats
+from genver.entities import PagedList, Span, SpanOutline, SpanStatusCode, Trace, TraceOutline, TraceStats
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
+from genver.store.outlines import outline, usage_attributes
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.assessments import load_assessments
@@ -47,6 +48,7 @@ from genver.store.sql.trace_rows import (
     trace_from_row,
 )
 from genver.store.sql.trace_stats import compute_stats, empty_stats
+from genver.trace_summary import SPAN_COST_KEY
 from genver.validation import check_int, check_key, check_tags
 
 _T = t.traces
@@ -66,6 +68,27 @@ _SPANS = (
     .where(_S.c.trace_id.in_(_IDS))
     .order_by(_S.c.trace_id, _S.c.start_time_ns, _S.c.span_id)
 )
+_ATTR_TEXT = sa.cast(_S.c.attributes, sa.Text)
+_OUTLINE = (
+    sa.select(
+        _S.c.span_id,
+        _S.c.parent_id,
+        _S.c.name,
+        _S.c.span_type,
+        _S.c.status,
+        _S.c.start_time_ns,
+        _S.c.end_time_ns,
+        # the attributes' text only where it can hold tokens or a cost (most spans of a big
+        # trace hold neither): the test runs in the database, the decoding in outlines
+        sa.case((_ATTR_TEXT.like("%token%") | _ATTR_TEXT.like(f"%{SPAN_COST_KEY}%"), _ATTR_TEXT)),
+    )
+    .where(_S.c.trace_id == sa.bindparam("trace_id"))
+    .order_by(_S.c.start_time_ns, _S.c.span_id)
+)
+_SOME_SPANS = sa.select(*SPAN_COLUMNS).where(
+    _S.c.trace_id == sa.bindparam("trace_id"), _S.c.span_id.in_(sa.bindparam("span_ids", expanding=True))
+)
+_CODES = {c.value: c for c in SpanStatusCode}
 
 
 class TracesMixin(SqlBase):
@@ -202,13 +225,50 @@ class TracesMixin(SqlBase):
 
     # -- reads ----------------------------------------------------------------------------------------
     def get_trace(self, trace_id: str) -> Trace:
-        if not isinstance(trace_id, str) or not trace_id:
-            raise InvalidArgumentError(f"Invalid trace id {trace_id!r}: expected a string such as 'tr-...'.")
+        _check_id(trace_id)
         query = sa.select(*INFO_COLUMNS).where(_T.c.trace_id == trace_id)
         found = self._read(lambda conn: _load(conn, query, include_spans=True))
         if not found:
             raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
         return found[0]
+
+    def get_trace_outline(self, trace_id: str) -> TraceOutline:
+        """The info and the span outlines, from the tree's columns and the attributes' text; only
+        attributes that can hold tokens or a cost are decoded (``outlines.usage_attributes``)."""
+        _check_id(trace_id)
+
+        def read(conn: Connection) -> TraceOutline:
+            found = _load(
+                conn, sa.select(*INFO_COLUMNS).where(_T.c.trace_id == trace_id), include_spans=False
+            )
+            if not found:
+                raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
+            rows = conn.execute(_OUTLINE, {"trace_id": trace_id}).all()
+            spans = tuple(
+                SpanOutline(sid, parent, name, kind, _CODES[code], start, end)
+                if attrs is None
+                else outline(sid, parent, name, kind, _CODES[code], start, end, usage_attributes(attrs))
+                for sid, parent, name, kind, code, start, end, attrs in rows
+            )
+            return TraceOutline(found[0].info, spans)
+
+        return self._read(read)
+
+    def get_spans(self, trace_id: str, span_ids: Sequence[str]) -> list[Span]:
+        _check_id(trace_id)
+        if isinstance(span_ids, str) or not all(isinstance(i, str) for i in span_ids):
+            raise InvalidArgumentError(f"Invalid span_ids {span_ids!r}: expected a list of span id strings.")
+        wanted = list(dict.fromkeys(span_ids))
+
+        def read(conn: Connection) -> list[Span]:
+            _require_trace(conn, trace_id)
+            found: dict[str, Span] = {}
+            for chunk in _chunks(wanted):
+                for r in conn.execute(_SOME_SPANS, {"trace_id": trace_id, "span_ids": chunk}).all():
+                    found[r[1]] = span_from_row(r)
+            return [found[i] for i in wanted if i in found]
+
+        return self._read(read)
 
     def search_traces(
         self,
@@ -385,6 +445,11 @@ def _require_experiments(conn: Connection, experiments: Mapping[int, str]) -> No
             raise InvalidArgumentError(
                 f"Experiment with id {str(exp_int)!r} is deleted: cannot log trace {trace_id!r} to it."
             )
+
+
+def _check_id(trace_id: object) -> None:
+    if not isinstance(trace_id, str) or not trace_id:
+        raise InvalidArgumentError(f"Invalid trace id {trace_id!r}: expected a string such as 'tr-...'.")
 
 
 def _require_trace(conn: Connection, trace_id: str) -> None:
