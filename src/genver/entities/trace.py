@@ -298,13 +298,14 @@ class SpanOutline(NamedTuple):
     """A span without its payload (inputs, outputs, attributes, events): where it sits in the
     tree, its timing and status, and its tokens and cost when it records them. What a span tree
     or a waterfall needs; ``Store.get_spans`` reads the full spans of the few a person opens.
-    A named tuple, not a dataclass: a 30,000-span trace builds 30,000 of them per read."""
+    A named tuple, not a dataclass: a 30,000-span trace builds 30,000 of them per read.
+    ``status`` is a ``SpanStatusCode`` value ("OK", "ERROR", "UNSET"), as stored."""
 
     span_id: str
     parent_id: str | None
     name: str
     span_type: str
-    status: SpanStatusCode
+    status: str
     start_time_ns: int
     end_time_ns: int | None
     input_tokens: int | None = None
@@ -322,7 +323,7 @@ class SpanOutline(NamedTuple):
         return (self.input_tokens or 0) + (self.output_tokens or 0)
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self._asdict(), "status": self.status.value}
+        return self._asdict()
 
 
 @dataclass(frozen=True, slots=True)

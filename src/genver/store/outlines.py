@@ -9,7 +9,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from genver.entities import Span, SpanOutline, SpanStatusCode
+from genver.entities import Span, SpanOutline
 from genver.trace_summary import SPAN_COST_KEY, span_usage
 
 #: Attribute text without any of these holds no tokens and no cost: it is not decoded.
@@ -22,7 +22,7 @@ def outline(
     parent_id: str | None,
     name: str,
     span_type: str,
-    status: SpanStatusCode,
+    status: str,
     start_time_ns: int,
     end_time_ns: int | None,
     attributes: Mapping[str, Any] | None,
@@ -52,7 +52,7 @@ def outline_of(span: Span) -> SpanOutline:
         span.parent_id,
         span.name,
         span.span_type,
-        span.status.status_code,
+        span.status.status_code.value,
         span.start_time_ns,
         span.end_time_ns,
         span.attributes,

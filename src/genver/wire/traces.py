@@ -198,12 +198,12 @@ class SpanList(Wire):
         return [_span(s, n, trace_id) for n, s in enumerate(self.spans)]
 
 
-def _status(value: str, trace_id: str) -> SpanStatusCode:
+def _status(value: str, trace_id: str) -> str:
     if value not in _SPAN_CODES:
         raise InvalidArgumentError(
             f"Invalid span status {value!r} in trace {trace_id!r}: expected one of {sorted(_SPAN_CODES)}."
         )
-    return SpanStatusCode(value)
+    return value
 
 
 def _span(d: dict[str, Any], n: int, trace_id: str) -> Span:

@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from genver.entities import PagedList, Span, SpanOutline, SpanStatusCode, Trace, TraceOutline, TraceStats
+from genver.entities import PagedList, Span, SpanOutline, Trace, TraceOutline, TraceStats
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
@@ -32,7 +32,7 @@ from genver.store.outlines import outline, usage_attributes
 from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.assessments import load_assessments
-from genver.store.sql.base import SqlBase
+from genver.store.sql.base import SqlBase, driver_rows
 from genver.store.sql.filters import Expr, compile_filter
 from genver.store.sql.trace_filters import COLUMNS, NOT_NULL, TARGET
 from genver.store.sql.trace_merge import merge_trace
@@ -69,6 +69,9 @@ _SPANS = (
     .order_by(_S.c.trace_id, _S.c.start_time_ns, _S.c.span_id)
 )
 _ATTR_TEXT = sa.cast(_S.c.attributes, sa.Text)
+#: A ``SpanOutline``'s ten fields, then the attributes' text only where it can hold tokens or a
+#: cost (most spans of a big trace hold neither): the test runs in the database, the decoding in
+#: ``outlines``. Rows without it are outlines as they come.
 _OUTLINE = (
     sa.select(
         _S.c.span_id,
@@ -78,8 +81,9 @@ _OUTLINE = (
         _S.c.status,
         _S.c.start_time_ns,
         _S.c.end_time_ns,
-        # the attributes' text only where it can hold tokens or a cost (most spans of a big
-        # trace hold neither): the test runs in the database, the decoding in outlines
+        sa.null(),
+        sa.null(),
+        sa.null(),
         sa.case((_ATTR_TEXT.like("%token%") | _ATTR_TEXT.like(f"%{SPAN_COST_KEY}%"), _ATTR_TEXT)),
     )
     .where(_S.c.trace_id == sa.bindparam("trace_id"))
@@ -88,7 +92,6 @@ _OUTLINE = (
 _SOME_SPANS = sa.select(*SPAN_COLUMNS).where(
     _S.c.trace_id == sa.bindparam("trace_id"), _S.c.span_id.in_(sa.bindparam("span_ids", expanding=True))
 )
-_CODES = {c.value: c for c in SpanStatusCode}
 
 
 class TracesMixin(SqlBase):
@@ -243,12 +246,12 @@ class TracesMixin(SqlBase):
             )
             if not found:
                 raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
-            rows = conn.execute(_OUTLINE, {"trace_id": trace_id}).all()
+            new = tuple.__new__
             spans = tuple(
-                SpanOutline(sid, parent, name, kind, _CODES[code], start, end)
-                if attrs is None
-                else outline(sid, parent, name, kind, _CODES[code], start, end, usage_attributes(attrs))
-                for sid, parent, name, kind, code, start, end, attrs in rows
+                new(SpanOutline, r[:10])
+                if r[10] is None
+                else outline(r[0], r[1], r[2], r[3], r[4], r[5], r[6], usage_attributes(r[10]))
+                for r in driver_rows(conn, _OUTLINE, {"trace_id": trace_id})
             )
             return TraceOutline(found[0].info, spans)
 
