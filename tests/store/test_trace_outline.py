@@ -13,9 +13,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from genver.entities import SpanOutline, SpanStatusCode, SpanType, Trace
-from genver.exceptions import InvalidArgumentError, NotFoundError
+from genver.exceptions import InvalidArgumentError, NotFoundError, StoreError
 from genver.store.base import Store
 from genver.store.outlines import outline_of
+from genver.store.sql.store import SqlStore
 from genver.trace_summary import SPAN_COST_KEY
 from tests.store.test_traces import make_trace, new_id, span
 
@@ -181,3 +182,14 @@ def _finite(value: Any) -> bool:
     except ValueError:
         return False
     return True
+
+
+def test_a_driver_error_in_the_outline_read_is_a_store_error(store: SqlStore) -> None:
+    """The outline reads through the driver's cursor (``driver_rows``); its errors still come
+    out as the store's own, never as a raw sqlite3/psycopg exception."""
+    trace = _trace()
+    store.log_traces([trace])
+    with store.engine.begin() as conn:
+        conn.exec_driver_sql("ALTER TABLE spans RENAME COLUMN span_type TO kind")
+    with pytest.raises(StoreError, match="span_type"):
+        store.get_trace_outline(trace.info.trace_id)
