@@ -9,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -184,12 +185,17 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def test_a_driver_error_in_the_outline_read_is_a_store_error(store: SqlStore) -> None:
-    """The outline reads through the driver's cursor (``driver_rows``); its errors still come
-    out as the store's own, never as a raw sqlite3/psycopg exception."""
+def test_a_driver_error_in_the_outline_read_comes_out_as_any_reads(store: SqlStore) -> None:
+    """The outline reads through the driver's cursor (``driver_rows``); its errors come out as
+    any other read's do (``get_trace`` on the same broken table), never as a raw sqlite3/psycopg
+    exception."""
     trace = _trace()
     store.log_traces([trace])
     with store.engine.begin() as conn:
         conn.exec_driver_sql("ALTER TABLE spans RENAME COLUMN span_type TO kind")
-    with pytest.raises(StoreError, match="span_type"):
+    with pytest.raises(Exception) as expected:
+        store.get_trace(trace.info.trace_id)
+    with pytest.raises(Exception, match="span_type") as got:
         store.get_trace_outline(trace.info.trace_id)
+    assert type(got.value) is type(expected.value)
+    assert isinstance(got.value, (StoreError, sa.exc.DBAPIError))
