@@ -30,6 +30,7 @@ from genver.entities import (
 )
 from genver.entities.trace import MODEL_ID_KEY, SESSION_KEY, SOURCE_RUN_KEY, USER_KEY
 from genver.exceptions import GenverError, InvalidArgumentError, InvalidFilterError, NotFoundError
+from genver.store.sql import trace_stats
 from genver.store.sql.store import SqlStore
 from tests.store._helpers import all_counts
 
@@ -642,6 +643,7 @@ trace_specs = st.lists(
 )
 
 
+@pytest.mark.parametrize("window_max", [200, 2], ids=["few-windowed", "mixed"])
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     specs=trace_specs,
@@ -649,8 +651,16 @@ trace_specs = st.lists(
     bucket=st.integers(1, 40),
 )
 def test_stats_match_a_python_computation(
-    store: SqlStore, specs: list[tuple[Any, ...]], window: tuple[int, int], bucket: int
+    store: SqlStore,
+    specs: list[tuple[Any, ...]],
+    window: tuple[int, int],
+    bucket: int,
+    window_max: int,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    """``window_max``: SQLite's percentiles of versions with at most that many durations come
+    from one windowed statement, the others' from one statement each; at 2 one call mixes both."""
+    monkeypatch.setattr(trace_stats, "WINDOW_MAX", window_max)
     exp = store.create_experiment(f"stats-{uuid.uuid4().hex}")  # one experiment per example
     traces = [
         make_trace(
