@@ -135,3 +135,32 @@ def test_an_unknown_span_is_said_on_the_page(client: TestClient, trace: Trace) -
     page = client.get(f"/traces/{TID}?span=nope")
     assert page.status_code == 200 and "No span &#39;nope&#39; in this trace." in page.text
     assert re.search(r'id="span-root"[^>]*aria-selected="true"', page.text)
+
+
+def test_json_values_show_as_a_collapsible_tree_escaped(client: TestClient, sql_store: SqlStore) -> None:
+    tid = "tr-" + "ef" * 16
+    value = {"query": {"text": "<script>alert(1)</script>", "k": [1, 2.5, None, True]}, "<b>key": "v"}
+    root = Span(
+        trace_id=tid,
+        span_id="root",
+        parent_id=None,
+        name="root",
+        start_time_ns=T0_NS,
+        end_time_ns=T0_NS + 1,
+        inputs=value,
+        outputs=list(range(3_000)),  # more nodes than the tree shows: indented text instead
+    )
+    info = TraceInfo(trace_id=tid, experiment_id="0", request_time=T0_NS // 1_000_000, execution_duration=0)
+    sql_store.log_traces([Trace(info, TraceData([root]))])
+
+    html = client.get(f"/traces/{tid}").text
+    tree = re.search(r'<div class="json-tree" id="span-inputs">(.*?)</div>', html, re.S)
+    assert tree is not None
+    body = tree.group(1)
+    assert '<summary><span class="jc">{2 keys}</span></summary>' in body
+    assert '<span class="jk">query</span>: <span class="jc">{2 keys}</span>' in body
+    assert '<span class="jk">k</span>: <span class="jc">[4 items]</span>' in body
+    assert '<span class="jv">&#34;&lt;script&gt;alert(1)&lt;/script&gt;&#34;</span>' in body
+    assert '<span class="jk">&lt;b&gt;key</span>' in body and "<script>" not in body
+    assert '<span class="jv">null</span>' in body and '<span class="jv">2.5</span>' in body
+    assert '<pre class="json" id="span-outputs">[\n  0,\n  1,' in html  # too big for a tree

@@ -79,6 +79,8 @@ class TraceView:
     inputs_truncated: bool = False
     outputs_truncated: bool = False
     notes: tuple[str, ...] = field(default=())
+    inputs_tree: JsonNode | None = None
+    outputs_tree: JsonNode | None = None
 
 
 class SpanTree:
@@ -180,7 +182,17 @@ def trace_view(client: GenverClient, trace_id: str, selected_id: str | None) -> 
     outputs, out_cut = as_text(selected.outputs if selected else None)
     notes = () if selected_id is None or path else (f"No span {selected_id!r} in this trace.",)
     return TraceView(
-        outline.info, tuple(rows), selected, len(outline.spans), inputs, outputs, in_cut, out_cut, notes
+        outline.info,
+        tuple(rows),
+        selected,
+        len(outline.spans),
+        inputs,
+        outputs,
+        in_cut,
+        out_cut,
+        notes,
+        None if in_cut or selected is None else json_tree(selected.inputs),
+        None if out_cut or selected is None else json_tree(selected.outputs),
     )
 
 
@@ -201,3 +213,58 @@ def chat_messages(value: Any) -> list[Mapping[str, Any]] | None:
     if isinstance(value, list) and value and all(isinstance(m, Mapping) and "role" in m for m in value):
         return list(value)
     return None
+
+
+#: A JSON value is shown as a collapsible tree up to this many nodes and this depth; a bigger or
+#: deeper one is shown as indented text.
+MAX_TREE_NODES = 2_000
+MAX_TREE_DEPTH = 24
+
+
+@dataclass(frozen=True, slots=True)
+class JsonNode:
+    """One node of a value's collapsible tree: an object or array (``children``) or a scalar
+    (``text``, as JSON writes it)."""
+
+    key: str | None
+    text: str = ""
+    children: tuple[JsonNode, ...] | None = None
+    is_array: bool = False
+
+    @property
+    def summary(self) -> str:
+        n = len(self.children or ())
+        return (
+            f"[{n} item{'s' if n != 1 else ''}]" if self.is_array else f"{{{n} key{'s' if n != 1 else ''}}}"
+        )
+
+
+def json_tree(value: Any) -> JsonNode | None:
+    """``value`` (an object or array) as a tree of ``JsonNode``; None for a scalar, or when the
+    value has more than ``MAX_TREE_NODES`` nodes or is deeper than ``MAX_TREE_DEPTH``."""
+    import json
+
+    if not isinstance(value, (Mapping, list, tuple)):
+        return None
+    budget = [MAX_TREE_NODES]
+
+    def node(key: str | None, v: Any, depth: int) -> JsonNode:
+        budget[0] -= 1
+        if budget[0] < 0 or depth > MAX_TREE_DEPTH:
+            raise _TooBig
+        if isinstance(v, Mapping):
+            return JsonNode(key, children=tuple(node(str(k), x, depth + 1) for k, x in v.items()))
+        if isinstance(v, (list, tuple)):
+            return JsonNode(
+                key, children=tuple(node(str(i), x, depth + 1) for i, x in enumerate(v)), is_array=True
+            )
+        return JsonNode(key, text=json.dumps(v, ensure_ascii=False, default=str))
+
+    try:
+        return node(None, value, 0)
+    except _TooBig:
+        return None
+
+
+class _TooBig(Exception):
+    pass
