@@ -9,6 +9,7 @@ from genver.entities.assessment import (
     Feedback,
 )
 from genver.entities.dataset import Dataset
+from genver.entities.document import Document
 from genver.entities.eval_dataset import DatasetRecord, EvaluationDataset
 from genver.entities.experiment import Experiment, LifecycleStage, ViewType
 from genver.entities.logged_model import LoggedModel, LoggedModelStatus
@@ -42,6 +43,7 @@ __all__ = [
     "Feedback",
     "Dataset",
     "DatasetInput",
+    "Document",
     "Experiment",
     "LifecycleStage",
     "LoggedModel",
