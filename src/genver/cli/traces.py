@@ -8,9 +8,10 @@ import time
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
-from rich.tree import Tree
 
+from genver.cli import trace_tree
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, genver_for, model_ref, when
 
 app = typer.Typer(help="Traces: list, show the span tree, statistics per version.", no_args_is_help=True)
@@ -47,6 +48,7 @@ def traces_list(
         table.add_column(
             col, justify="right" if col in ("ms", "tokens", "cost $") else "left", no_wrap=col == "trace id"
         )
+    names = _names(gv, [t.info.model_id for t in traces])
     for t in traces:
         i = t.info
         usage = i.token_usage.total_tokens if i.token_usage else ""
@@ -55,7 +57,7 @@ def traces_list(
             when(i.request_time),
             "[red]ERROR[/]" if i.state.value == "ERROR" else i.state.value,
             str(i.execution_duration or 0),
-            i.model_id or "",
+            names.get(i.model_id or "", ""),
             str(usage),
             f"{i.cost:.6f}" if i.cost is not None else "",
             (i.request_preview or "")[:40],
@@ -66,49 +68,71 @@ def traces_list(
 @app.command("show")
 def traces_show(
     trace_id: Annotated[str, typer.Argument(help="A trace id (tr-...).")],
+    depth: Annotated[
+        int | None, typer.Option(min=0, help="Show spans down to this depth (0: the roots).")
+    ] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            help=f"Show at most this many spans (default {trace_tree.DEFAULT_LIMIT}).",
+            show_default=False,
+        ),
+    ] = None,
+    span: Annotated[str | None, typer.Option("--span", help="Show only this span's subtree.")] = None,
     fmt: FormatOption = "table",
     tracking_uri: UriOption = None,
 ) -> None:
-    """Show one trace as a span tree with timings, inputs and outputs."""
-    from genver.tracing.serialize import trace_to_dict
+    """Show one trace as a span tree with timings, tokens, cost, inputs and outputs. A big trace
+    shows its first spans and a count of the rest; --depth, --limit and --span narrow it."""
+    from genver.exceptions import NotFoundError
 
     gv = genver_for(tracking_uri)
-    trace = gv.get_trace(trace_id, silent=True)
-    if trace is None:
-        console.print(f"[red]No trace {trace_id!r}.[/]")
-        raise typer.Exit(1)
-    if fmt == "json":
+    client = gv.client
+    narrowed = depth is not None or limit is not None or span is not None
+    if fmt == "json" and not narrowed:  # the whole trace, as before
+        from genver.tracing.serialize import trace_to_dict
+
+        trace = gv.get_trace(trace_id, silent=True)
+        if trace is None:
+            console.print(f"[red]No trace {trace_id!r}.[/]")
+            raise typer.Exit(1)
         typer.echo(json.dumps(trace_to_dict(trace), indent=2, default=str))
         return
-    i = trace.info
-    head = f"[bold]{i.trace_id}[/]  {i.state.value}  {i.execution_duration} ms"
+    try:
+        outline = client.get_trace_outline(trace_id)
+    except NotFoundError:
+        console.print(f"[red]No trace {trace_id!r}.[/]")
+        raise typer.Exit(1) from None
+    index = trace_tree.Outline(outline)
+    path = []
+    if span is not None:
+        path = index.path_to(span)
+        if not path:
+            console.print(f"[red]No span {span!r} in trace {trace_id!r}.[/]")
+            raise typer.Exit(1)
+    roots = [path[-1]] if path else index.children.get(None, [])
+    shown = index.select(roots, depth=depth, limit=limit or trace_tree.DEFAULT_LIMIT)
+    full = {s.span_id: s for s in client.get_spans(trace_id, [s.span_id for s, _ in shown.spans])}
+    i = outline.info
+    if fmt == "json":
+        body = {
+            "info": _info_json(i),
+            "span_count": len(outline.spans),
+            "spans": [{**full[s.span_id].to_dict(), "depth": d} for s, d in shown.spans if s.span_id in full],
+            "not_shown": shown.total - len(shown.spans),
+        }
+        typer.echo(json.dumps(body, indent=2, default=str))
+        return
+    head = f"[bold]{i.trace_id}[/]  {i.state.value}  {i.execution_duration} ms  {len(outline.spans):,} spans"
     if i.model_id:
-        head += f"  version {i.model_id}"
+        head += f"  version {escape(_names(gv, [i.model_id])[i.model_id])} [dim]({i.model_id})[/]"
+    if i.token_usage is not None:
+        head += f"  {i.token_usage.total_tokens:,} tok"
     if i.cost is not None:
         head += f"  ${i.cost:.6f}"
-    tree = Tree(head)
-    children: dict[str | None, list[Any]] = {}
-    for s in trace.data.spans:
-        children.setdefault(s.parent_id, []).append(s)
-    ids = {s.span_id for s in trace.data.spans}
-
-    def add(node: Tree, span: Any) -> None:
-        ms = (span.end_time_ns - span.start_time_ns) / 1e6 if span.end_time_ns else 0.0
-        style = "red" if span.status.status_code.value == "ERROR" else "green"
-        label = f"[{style}]{span.name}[/] [dim]{span.span_type}[/] {ms:.2f} ms"
-        branch = node.add(label)
-        if span.inputs is not None:
-            branch.add(f"[dim]in:[/]  {_short(span.inputs)}")
-        if span.outputs is not None:
-            branch.add(f"[dim]out:[/] {_short(span.outputs)}")
-        if span.status.description:
-            branch.add(f"[red]{span.status.description}[/]")
-        for child in children.get(span.span_id, []):
-            add(branch, child)
-
-    for root in [s for s in trace.data.spans if s.parent_id is None or s.parent_id not in ids]:
-        add(tree, root)
-    console.print(tree)
+    for line in trace_tree.render(head, shown, full, path[:-1]):
+        console.print(line, soft_wrap=True, highlight=False)
 
 
 @app.command("stats")
@@ -154,7 +178,7 @@ def _names(gv: Any, model_ids: list[str | None]) -> dict[str, str]:
     from genver.exceptions import GenverError
 
     out = {}
-    for mid in model_ids:
+    for mid in dict.fromkeys(model_ids):  # one lookup per version
         if mid:
             try:
                 out[mid] = gv.get_logged_model(mid).name
@@ -165,11 +189,6 @@ def _names(gv: Any, model_ids: list[str | None]) -> dict[str, str]:
 
 def _ms(value: float | None) -> str:
     return "" if value is None else f"{value:.1f}"
-
-
-def _short(value: Any, limit: int = 100) -> str:
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def _duration_ms(text: str) -> int:
