@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from fastapi.responses import Response
 
 from genver import wire as w
+from genver.client import GenverClient
 from genver.entities import LoggedModelStatus
+from genver.server import SERVER_NAME
 from genver.server.routes import StoreDep, ok, out
+from genver.server.routes.model_stats_order import (
+    STAT_ORDER_KEYS,
+    search_by_trace_stat,
+    split_order,
+    stat_order,
+)
 
 router = APIRouter(prefix="/models", tags=["versions"])
+ORDER_BY_HELP = (
+    "One '<field> [ASC|DESC]': name, creation_time, metrics.<key> ..., or a trace statistic "
+    f"(genver extension): {', '.join(STAT_ORDER_KEYS)}. Versions without a value come last."
+)
 
 
 @router.post("", response_model=w.LoggedModelW, status_code=201)
@@ -32,30 +44,39 @@ def list_logged_models(
     store: StoreDep,
     experiment_id: str = "0",
     filter: str | None = None,
-    order_by: str | None = None,
+    order_by: Annotated[str | None, Query(description=ORDER_BY_HELP)] = None,
     page_token: str | None = None,
     max_results: int = 100,
 ) -> Response:
     """``search`` as a GET with the web UI's parameters (each versions page's JSON twin):
-    ``order_by`` is one ``"<field> [ASC|DESC]"``, e.g. ``metrics.exact/mean DESC``."""
-    page = store.search_logged_models(
-        experiment_ids=[experiment_id],
-        filter_string=filter or None,
-        max_results=max_results,
-        order_by=order_by_param(order_by),
-        page_token=page_token or None,
-    )
+    ``order_by`` is one ``"<field> [ASC|DESC]"``, e.g. ``metrics.exact/mean DESC``, or a trace
+    statistic such as ``traces.p95_latency_ms DESC`` (a genver extension, ``model_stats_order``)."""
+    order = stat_order(order_by)
+    if order is not None:
+        client = GenverClient(store=store, shown_as=SERVER_NAME)
+        page = search_by_trace_stat(
+            client,
+            experiment_id,
+            filter_string=filter,
+            order=order,
+            max_results=max_results,
+            page_token=page_token or None,
+        ).models
+    else:
+        page = store.search_logged_models(
+            experiment_ids=[experiment_id],
+            filter_string=filter or None,
+            max_results=max_results,
+            order_by=order_by_param(order_by),
+            page_token=page_token or None,
+        )
     return out(w.LoggedModelPage(models=[w.LoggedModelW.of(m) for m in page], next_page_token=page.token))
 
 
 def order_by_param(text: str | None) -> list[dict[str, Any]] | None:
     """``"metrics.exact/mean DESC"`` → ``[{"field_name": "metrics.exact/mean", "ascending": False}]``."""
-    if not text or not text.strip():
-        return None
-    field_name, _, direction = text.strip().rpartition(" ")
-    if direction.upper() not in ("ASC", "DESC") or not field_name.strip():
-        field_name, direction = text.strip(), "ASC"
-    return [{"field_name": field_name.strip(), "ascending": direction.upper() == "ASC"}]
+    split = split_order(text)
+    return None if split is None else [{"field_name": split[0], "ascending": split[1]}]
 
 
 @router.post("/search", response_model=w.LoggedModelPage)
