@@ -7,6 +7,7 @@ are query parameters, so reload, back/forward and a pasted link restore the view
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
@@ -108,7 +109,12 @@ def versions_page(
     filter: str = "",
     order_by: str = "",
     page_token: str = "",
+    columns: Annotated[list[str] | None, Query()] = None,
 ) -> Response:
+    """``order_by`` also takes the trace statistics (``traces.p95_latency_ms DESC``, see
+    ``routes.model_stats_order``); ``columns`` (comma-separated or repeated, as the Columns
+    form sends it) picks the column groups shown."""
+
     def fill(client: GenverClient, context: dict[str, Any]) -> None:
         context["view"] = views.versions_view(
             client,
@@ -117,10 +123,14 @@ def versions_page(
             order_by=order_by,
             page_token=page_token or None,
             max_results=PAGE_SIZE,
+            columns=columns or (),
         )
 
-    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
-    return _list_page(request, store, experiment, params, "versions.html", "/api/v1/models", fill)
+    twin_params = {"filter": filter, "order_by": order_by, "page_token": page_token}
+    params = {**twin_params, "columns": ",".join(columns or ())}
+    return _list_page(
+        request, store, experiment, params, "versions.html", "/api/v1/models", fill, twin_params=twin_params
+    )
 
 
 def _list_page(
@@ -131,13 +141,17 @@ def _list_page(
     template: str,
     api_path: str,
     fill: Any,
+    *,
+    twin_params: dict[str, str] | None = None,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
-    """A filterable list of an experiment: ``fill(client, context)`` adds the rows; a bad filter
-    or sort is said inline (400) in the API's own words. The twin is ``api_path`` with the same
-    parameters."""
+    """A filterable list of an experiment: ``fill(client, context)`` adds the rows; a bad filter,
+    sort or other parameter is said inline (400) in the API's own words. The twin is ``api_path``
+    with ``twin_params`` (default: the page's ``params``); ``extra`` joins the context."""
     client = client_for(store)
+    listed = params if twin_params is None else twin_params
     twin = f"{api_path}?" + urlencode(
-        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in params.items() if v}}
+        {"experiment_id": experiment, "max_results": PAGE_SIZE, **{k: v for k, v in listed.items() if v}}
     )
     context: dict[str, Any] = {
         "experiment": client.get_experiment(experiment),
@@ -146,6 +160,7 @@ def _list_page(
         "view": None,
         "traces": [],
         "next_token": None,
+        **(extra or {}),
     }
     try:
         fill(client, context)
@@ -182,11 +197,31 @@ def traces_page(
     filter: str = "",
     order_by: str = "",
     page_token: str = "",
+    window: str = "",
+    since: str = "",
 ) -> Response:
+    """``window`` (1h, 24h, 7d, 30d; empty: all time) is fixed at the first load: the page
+    redirects to itself with ``since=<epoch ms>``, so reload, a pasted link, the next page and
+    the twin (whose filter is ``timestamp_ms >= <since>`` ANDed with the user's) all see the
+    same traces. Searching again starts the window from the new now."""
+    bad: InvalidArgumentError | None = None
+    try:
+        length = views.check_window(window)
+        start = views.check_since(since)
+        searched = views.windowed_filter(filter, start)
+    except InvalidArgumentError as exc:
+        length, start, searched, bad = None, None, filter, exc
+    if length is not None and start is None:  # a new window: pin its start (a new list, page 1)
+        query = {"experiment": experiment, "filter": filter, "order_by": order_by, "window": window}
+        query["since"] = str(int(time.time() * 1000) - length)
+        return RedirectResponse("/traces?" + urlencode({k: v for k, v in query.items() if v}), 303)
+
     def fill(client: GenverClient, context: dict[str, Any]) -> None:
+        if bad is not None:
+            raise bad
         page = client.search_traces(
             [experiment],
-            filter or None,
+            searched or None,
             PAGE_SIZE,
             [order_by] if order_by else None,
             page_token or None,
@@ -194,8 +229,25 @@ def traces_page(
         )
         context.update(traces=list(page), next_token=page.token, names=version_names(client, page))
 
-    params = {"filter": filter, "order_by": order_by, "page_token": page_token}
-    return _list_page(request, store, experiment, params, "traces.html", "/api/v1/traces", fill)
+    params = {
+        "filter": filter,
+        "order_by": order_by,
+        "window": window,
+        "since": since,
+        "page_token": page_token,
+    }
+    twin_params = {"filter": searched, "order_by": order_by, "page_token": page_token}
+    return _list_page(
+        request,
+        store,
+        experiment,
+        params,
+        "traces.html",
+        "/api/v1/traces",
+        fill,
+        twin_params=twin_params,
+        extra={"windows": views.WINDOWS, "since_ms": start},
+    )
 
 
 def version_names(client: GenverClient, traces: Any) -> dict[str, str]:
