@@ -256,3 +256,20 @@ def test_the_dashboard_draws_its_charts_and_a_point_opens_its_traces(page: Page,
     assert href is not None and "attributes.model_id" in parse_qs(urlsplit(href).query)["filter"][0]
     page.goto(ui_server.url + href)  # the table (folded under the chart) holds each point's link
     assert page.locator("#trace-list tbody tr[data-id]").count() >= 1
+
+
+def test_a_sort_header_changes_the_url_and_the_order_as_its_twin_does(page: Page, ui_server: Seeded) -> None:
+    page.goto(f"{ui_server.url}/versions?experiment={ui_server.experiment_id}")
+    for direction in ("DESC", "ASC"):  # the first click sorts descending, the second toggles
+        page.locator("#versions thead a.sort", has_text="Traces").click()
+        page.wait_for_url(re.compile(rf"order_by=traces\.count(\+|%20){direction}"))
+        expect(page.locator("#versions th[aria-sort]")).to_have_attribute(
+            "aria-sort", "descending" if direction == "DESC" else "ascending"
+        )
+        ids = page.locator("#versions tbody tr[data-id]").evaluate_all("rows => rows.map(r => r.dataset.id)")
+        twin = page.request.get(f"{ui_server.url}{page.locator('link[rel=alternate]').get_attribute('href')}")
+        assert ids == [m["model_id"] for m in twin.json()["models"]] and len(ids) == 3
+        counts = [
+            int(c.replace(",", "")) for c in page.locator("#versions td[data-col=traces]").all_inner_texts()
+        ]
+        assert counts == sorted(counts, reverse=direction == "DESC") and len(set(counts)) > 1
