@@ -12,6 +12,8 @@ Module-level functions are bound methods of one default ``Genver`` instance.
 
 from __future__ import annotations
 
+from typing import Any
+
 from genver import data, entities, exceptions, genai
 from genver.client import GenverClient, MlflowClient
 from genver.context import ActiveModel
@@ -169,3 +171,11 @@ __all__ = [
     "trace",
     "update_current_trace",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """MLflow modules and calls genver leaves out (``genver.pyfunc``, ``genver.utils``) raise a
+    ``NotOfferedError`` naming what to use instead; other unknown names a plain AttributeError."""
+    from genver.not_offered import TOP_LEVEL, not_offered
+
+    raise not_offered("genver", name, TOP_LEVEL)

@@ -17,6 +17,7 @@ know genver::
      ├── StoreError                                   INTERNAL_ERROR
      │    └── StoreUnavailableError (ConnectionError) TEMPORARILY_UNAVAILABLE
      ├── TracingError                                 INTERNAL_ERROR
+     ├── NotOfferedError (AttributeError)             NOT_IMPLEMENTED
      ├── MissingExpectationError (LookupError)        MISSING_EXPECTATION       genai.scorers.builtin
      ├── MissingTraceError (LookupError)              MISSING_TRACE             genai.scorers.builtin
      ├── JudgeError                                   JUDGE_ERROR               genai.scorers.judges
@@ -41,6 +42,7 @@ __all__ = [
     "InvalidFilterError",
     "MlflowException",
     "NotFoundError",
+    "NotOfferedError",
     "PermissionDeniedError",
     "StoreError",
     "StoreUnavailableError",
@@ -114,6 +116,13 @@ class StoreUnavailableError(StoreError, ConnectionError):
 
 class TracingError(GenverError):
     """An internal tracing failure (only ever raised under pytest; logged otherwise)."""
+
+
+class NotOfferedError(GenverError, AttributeError):
+    """An MLflow name genver does not offer (``genver.pyfunc``); the message says what to use
+    instead. An ``AttributeError``, so ``hasattr`` stays False."""
+
+    default_error_code = "NOT_IMPLEMENTED"
 
 
 MlflowException = GenverError

@@ -17,6 +17,7 @@ _EXPORTS = {
     "enable_git_model_versioning": "genver.genai.git_versioning",
     "disable_git_model_versioning": "genver.genai.git_versioning",
     "GitContext": "genver.genai.git_versioning",
+    "datasets": "genver.genai.datasets",
     "create_dataset": "genver.genai.datasets",
     "get_dataset": "genver.genai.datasets",
     "search_datasets": "genver.genai.datasets",
@@ -28,7 +29,7 @@ _EXPORTS = {
 }
 
 #: Exports that are modules themselves (``genai.scorers``), not names inside one.
-_MODULES = frozenset({"scorers"})
+_MODULES = frozenset({"scorers", "datasets"})
 
 __all__ = sorted(_EXPORTS)
 
@@ -36,6 +37,8 @@ __all__ = sorted(_EXPORTS)
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
-        raise AttributeError(f"module 'genver.genai' has no attribute {name!r}")
+        from genver.not_offered import GENAI, not_offered
+
+        raise not_offered("genver.genai", name, GENAI)
     mod = importlib.import_module(module)
     return mod if name in _MODULES else getattr(mod, name)

@@ -333,3 +333,10 @@ def check_mapping(value: Any, what: str, i: int) -> dict[str, Any]:
 
 def is_missing(value: Any) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def __getattr__(name: str) -> Any:
+    """MLflow's dataset calls genver leaves out raise ``NotOfferedError`` naming what to use instead."""
+    from genver.not_offered import DATASETS, not_offered
+
+    raise not_offered("genver.genai.datasets", name, DATASETS)
