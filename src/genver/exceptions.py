@@ -15,7 +15,8 @@ know genver::
      ├── PermissionDeniedError (PermissionError)      PERMISSION_DENIED
      │    └── UnauthenticatedError                    UNAUTHENTICATED
      ├── StoreError                                   INTERNAL_ERROR
-     │    └── StoreUnavailableError (ConnectionError) TEMPORARILY_UNAVAILABLE
+     │    ├── StoreUnavailableError (ConnectionError) TEMPORARILY_UNAVAILABLE
+     │    └── StoreCorruptError                       DATA_LOSS
      ├── TracingError                                 INTERNAL_ERROR
      ├── NotOfferedError (AttributeError)             NOT_IMPLEMENTED
      ├── MissingExpectationError (LookupError)        MISSING_EXPECTATION       genai.scorers.builtin
@@ -112,6 +113,13 @@ class StoreUnavailableError(StoreError, ConnectionError):
     """The store cannot be reached right now; retrying later may succeed."""
 
     default_error_code = "TEMPORARILY_UNAVAILABLE"
+
+
+class StoreCorruptError(StoreError):
+    """The store's file is damaged or is not a genver database; the message names it and says
+    what to do (``genver db check``, a backup). Retrying does not help."""
+
+    default_error_code = "DATA_LOSS"
 
 
 class TracingError(GenverError):

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 from typing import Annotated, Any
 
 import typer
 from rich.table import Table
 
-from genver.cli import compare, runs, server, traces
+from genver.cli import compare, db, runs, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 
 app = typer.Typer(help="genver: version tracking for GenAI applications.", no_args_is_help=True)
@@ -23,8 +22,37 @@ app.add_typer(traces.app, name="traces")
 app.add_typer(runs.app, name="runs")
 models_app.command("compare")(compare.models_compare)
 app.command("gate")(compare.gate_command)
+
+#: ``--debug``: a genver error is raised with its traceback instead of printed as one line.
+_debug = False
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        from importlib.metadata import version
+
+        console.print(f"genver {version('genver')}", highlight=False)
+        raise typer.Exit()
+
+
+@app.callback()
+def _options(
+    version: Annotated[
+        bool,
+        typer.Option("--version", is_eager=True, callback=_print_version, help="Print the version and exit."),
+    ] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show the traceback of an error.")] = False,
+) -> None:
+    """genver: version tracking for GenAI applications."""
+    global _debug
+    _debug = debug
+
+
 app.command("server")(server.server)
 app.command("ui")(server.ui)
+db_app.command("upgrade")(db.db_upgrade)
+db_app.command("check")(db.db_check)
+db_app.command("backup")(db.db_backup)
 
 
 @app.command()
@@ -172,27 +200,6 @@ def experiments_list(fmt: FormatOption = "table", tracking_uri: UriOption = None
     console.print(table)
 
 
-@db_app.command("upgrade")
-def db_upgrade(
-    uri: Annotated[str | None, typer.Argument(help="Database URI (default: the tracking URI).")] = None,
-) -> None:
-    """Upgrade the database schema to the newest revision (never drops data)."""
-    from genver.context import resolve_tracking_uri
-    from genver.store.sql.engine import create_engine, safe_url
-    from genver.store.sql.migrate import upgrade
-
-    target = uri or resolve_tracking_uri(None, os.environ)
-    engine = create_engine(target)
-    try:
-        before, after = upgrade(engine)
-    finally:
-        engine.dispose()
-    if before == after:
-        console.print(f"{safe_url(target)} is already at revision {after}.")
-    else:
-        console.print(f"Upgraded {safe_url(target)} from {before or 'empty'} to {after}.")
-
-
 def _model_json(m: Any) -> dict[str, Any]:
     out: dict[str, Any] = m.to_dictionary()
     out["status"] = m.status.value
@@ -207,5 +214,10 @@ def main() -> None:
     try:
         app()
     except GenverError as exc:
-        console.print(f"[red]error:[/] {exc}")
+        if _debug:
+            raise
+        from rich.markup import escape
+
+        # unwrapped, so a command or id in the message copies whole; escaped, so [x] stays text
+        console.print(f"[red]error:[/] {escape(str(exc))}", soft_wrap=True, highlight=False)
         raise SystemExit(1) from None

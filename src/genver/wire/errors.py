@@ -31,6 +31,7 @@ ERROR_TYPES: dict[str, type[exc.GenverError]] = {
         exc.UnauthenticatedError,
         exc.StoreError,
         exc.StoreUnavailableError,
+        exc.StoreCorruptError,
         exc.TracingError,
         exc.GenverError,
     )

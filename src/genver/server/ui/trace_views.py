@@ -241,30 +241,28 @@ class JsonNode:
 
 def json_tree(value: Any) -> JsonNode | None:
     """``value`` (an object or array) as a tree of ``JsonNode``; None for a scalar, or when the
-    value has more than ``MAX_TREE_NODES`` nodes or is deeper than ``MAX_TREE_DEPTH``."""
+    value has more than ``MAX_TREE_NODES`` nodes or is deeper than ``MAX_TREE_DEPTH`` (counted
+    first, without recursion, so a huge value costs at most that many steps)."""
     import json
 
     if not isinstance(value, (Mapping, list, tuple)):
         return None
-    budget = [MAX_TREE_NODES]
-
-    def node(key: str | None, v: Any, depth: int) -> JsonNode:
-        budget[0] -= 1
-        if budget[0] < 0 or depth > MAX_TREE_DEPTH:
-            raise _TooBig
+    seen, stack = 0, [(value, 0)]
+    while stack:
+        v, depth = stack.pop()
+        seen += 1
+        if seen > MAX_TREE_NODES or depth > MAX_TREE_DEPTH:
+            return None
         if isinstance(v, Mapping):
-            return JsonNode(key, children=tuple(node(str(k), x, depth + 1) for k, x in v.items()))
+            stack.extend((x, depth + 1) for x in v.values())
+        elif isinstance(v, (list, tuple)):
+            stack.extend((x, depth + 1) for x in v)
+
+    def node(key: str | None, v: Any) -> JsonNode:
+        if isinstance(v, Mapping):
+            return JsonNode(key, children=tuple(node(str(k), x) for k, x in v.items()))
         if isinstance(v, (list, tuple)):
-            return JsonNode(
-                key, children=tuple(node(str(i), x, depth + 1) for i, x in enumerate(v)), is_array=True
-            )
+            return JsonNode(key, children=tuple(node(str(i), x) for i, x in enumerate(v)), is_array=True)
         return JsonNode(key, text=json.dumps(v, ensure_ascii=False, default=str))
 
-    try:
-        return node(None, value, 0)
-    except _TooBig:
-        return None
-
-
-class _TooBig(Exception):
-    pass
+    return node(None, value)

@@ -13,10 +13,19 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
-from genver.exceptions import InvalidArgumentError, NotFoundError, StoreUnavailableError
+from genver.exceptions import InvalidArgumentError, NotFoundError, StoreCorruptError, StoreUnavailableError
 from genver.ids import now_ms
 from genver.store.sql import tables as t
-from genver.store.sql.engine import WRITE_OPTION, create_engine, is_transient, retry_delays, safe_url, sleep
+from genver.store.sql.engine import (
+    WRITE_OPTION,
+    corrupt_message,
+    create_engine,
+    is_corrupt,
+    is_transient,
+    retry_delays,
+    safe_url,
+    sleep,
+)
 
 T = TypeVar("T")
 log = logging.getLogger("genver.store")
@@ -129,6 +138,8 @@ class SqlBase:
                 # A value the database refused (out of range, unstorable): the caller's input.
                 raise InvalidArgumentError(f"The store rejected a value: {exc.orig}") from exc
             except (OperationalError, DBAPIError) as exc:
+                if is_corrupt(exc):
+                    raise StoreCorruptError(corrupt_message(self.uri, exc)) from exc
                 if is_transient(exc):
                     delay = next(delays, None)
                     if delay is not None:

@@ -39,9 +39,15 @@ def create_engine(uri: str, *, busy_timeout: float = 60.0) -> Engine:
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, busy_timeout)
     if url.get_backend_name() == "postgresql":
-        return sa.create_engine(
-            url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10}
-        )
+        try:
+            return sa.create_engine(
+                url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args={"connect_timeout": 10}
+            )
+        except ModuleNotFoundError as exc:
+            raise InvalidArgumentError(
+                f"PostgreSQL stores ({safe_url(uri)}) need the psycopg driver, which is not installed "
+                f"({exc}): pip install 'genver[postgres]'."
+            ) from None
     raise InvalidArgumentError(f"Unsupported database {uri!r}: expected sqlite:///... or postgresql://...")
 
 
@@ -105,6 +111,40 @@ def is_transient(exc: BaseException) -> bool:
             "server closed the connection",
             "terminating connection",
         )
+    )
+
+
+#: Driver messages that mean the database file (or page) is damaged, not merely unreachable.
+_CORRUPT = (
+    "file is not a database",
+    "database disk image is malformed",
+    "malformed database schema",
+    "invalid page in block",
+    "could not read block",
+    "unexpected zero page",
+)
+
+
+def is_corrupt(exc: BaseException) -> bool:
+    """A driver error saying the database is damaged or not a database at all."""
+    text = str(getattr(exc, "orig", exc)).lower()
+    return any(s in text for s in _CORRUPT)
+
+
+def corrupt_message(uri: str, exc: BaseException) -> str:
+    """What a person reads when the store is damaged: which store, what the driver said, and
+    what to do."""
+    url = sa.engine.make_url(normalize_url(uri))
+    where = (
+        f"SQLite file {os.path.abspath(url.database or '')!r}"
+        if url.get_backend_name() == "sqlite"
+        else safe_url(uri)
+    )
+    return (
+        f"The store at {where} is damaged or is not a genver database ({getattr(exc, 'orig', exc)}). "
+        f"Nothing was changed. Check it with `genver db check {safe_url(uri)}`; restore a "
+        "backup (`genver db backup` makes one of a healthy SQLite store), or move the file aside to "
+        "start a new store."
     )
 
 
