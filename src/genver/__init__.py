@@ -174,8 +174,19 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    """MLflow modules and calls genver leaves out (``genver.pyfunc``, ``genver.utils``) raise a
-    ``NotOfferedError`` naming what to use instead; other unknown names a plain AttributeError."""
+    """``genver.openai`` / ``anthropic`` / ``langchain`` (each with MLflow's ``autolog()``) and
+    ``genver.autolog`` are loaded on first access, so ``import genver`` imports no integration
+    and no provider library. MLflow modules and calls genver leaves out (``genver.pyfunc``,
+    ``genver.utils``) raise a ``NotOfferedError`` naming what to use instead; other unknown names
+    a plain AttributeError."""
+    if name in ("openai", "anthropic", "langchain"):
+        import importlib
+
+        return importlib.import_module(f"genver.{name}")
+    if name == "autolog":
+        from genver.integrations import autolog
+
+        return autolog
     from genver.not_offered import TOP_LEVEL, not_offered
 
     raise not_offered("genver", name, TOP_LEVEL)

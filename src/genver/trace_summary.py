@@ -3,8 +3,8 @@ ingest: token usage, cost (a price table per model) and the request/response pre
 
 Token usage of a span comes from MLflow's ``mlflow.chat.tokenUsage``, else the OpenTelemetry GenAI
 attributes ``gen_ai.usage.input_tokens`` / ``output_tokens`` (or the older ``prompt_tokens`` /
-``completion_tokens``). A span's cost is priced by the model in ``gen_ai.response.model`` or
-``gen_ai.request.model`` and kept on the span in the ``genver.span.cost`` attribute (by genver's
+``completion_tokens``), else OpenInference's ``llm.token_count.*``. A span's cost is priced by the
+model in ``gen_ai.response.model``, ``gen_ai.request.model`` or ``llm.model_name`` and kept on the span in the ``genver.span.cost`` attribute (by genver's
 own tracing and by the OTLP ingest alike), so a trace's totals are the sum over its spans
 (``summarize``), also when a trace is merged from several requests, without a price table.
 
@@ -167,6 +167,8 @@ def span_usage(attributes: Mapping[str, Any]) -> tuple[int, int] | None:
     if inp is None and out is None:
         inp = attributes.get("gen_ai.usage.input_tokens", attributes.get("gen_ai.usage.prompt_tokens"))
         out = attributes.get("gen_ai.usage.output_tokens", attributes.get("gen_ai.usage.completion_tokens"))
+    if inp is None and out is None:  # OpenInference
+        inp, out = attributes.get("llm.token_count.prompt"), attributes.get("llm.token_count.completion")
     if inp is None and out is None:
         return None
     try:
@@ -177,7 +179,11 @@ def span_usage(attributes: Mapping[str, Any]) -> tuple[int, int] | None:
 
 def span_cost(attributes: Mapping[str, Any], usage: tuple[int, int], prices: PriceTable) -> float | None:
     """The cost of ``usage`` tokens at the price of the span's model, or None when unpriced."""
-    model = attributes.get("gen_ai.response.model") or attributes.get("gen_ai.request.model")
+    model = (
+        attributes.get("gen_ai.response.model")
+        or attributes.get("gen_ai.request.model")
+        or attributes.get("llm.model_name")  # OpenInference
+    )
     price = prices.lookup(model if isinstance(model, str) else None)
     return None if price is None else price.cost(usage[0], usage[1])
 
@@ -201,19 +207,42 @@ def stored_cost(attributes: Mapping[str, Any]) -> float | None:
 
 def summarize(spans: Iterable[Span]) -> tuple[TokenUsage | None, float | None]:
     """A trace's token usage and cost, added up from its spans' attributes (``span_usage`` and
-    ``SPAN_COST_KEY``); None for what no span records."""
+    ``SPAN_COST_KEY``); None for what no span records.
+
+    As in MLflow, a span whose ancestor already counts tokens (or cost) is not counted again: a
+    LangChain chat model's span and the OpenAI call nested in it describe the same tokens."""
+    spans = list(spans)
+    ids = {s.span_id for s in spans}
+    children: dict[str | None, list[Span]] = {}
+    for span in spans:
+        parent = span.parent_id if span.parent_id in ids else None
+        children.setdefault(parent, []).append(span)
     tokens_in = tokens_out = 0
     seen = False
     cost: float | None = None
-    for span in spans:
-        usage = span_usage(span.attributes)
-        if usage is not None:
-            seen = True
-            tokens_in += usage[0]
-            tokens_out += usage[1]
-        value = stored_cost(span.attributes)
-        if value is not None:
-            cost = (cost or 0.0) + value
+    visited: set[int] = set()
+    roots: list[Span] = children.get(None, [])
+    while roots:
+        # Depth first, iteratively (a trace may nest thousands deep): (span, an ancestor counts
+        # usage, an ancestor counts cost).
+        stack = [(span, False, False) for span in roots]
+        while stack:
+            span, usage_above, cost_above = stack.pop()
+            if id(span) in visited:
+                continue
+            visited.add(id(span))
+            usage = span_usage(span.attributes)
+            if usage is not None and not usage_above:
+                seen = True
+                tokens_in += usage[0]
+                tokens_out += usage[1]
+            value = stored_cost(span.attributes)
+            if value is not None and not cost_above:
+                cost = (cost or 0.0) + value
+            below = (usage_above or usage is not None, cost_above or value is not None)
+            stack.extend((child, *below) for child in children.get(span.span_id, ()))
+        # Spans whose parents form a cycle (malformed input) are reached from none: count them too.
+        roots = [s for s in spans if id(s) not in visited] if len(visited) < len(spans) else []
     usage_total = TokenUsage(tokens_in, tokens_out, tokens_in + tokens_out) if seen else None
     return usage_total, cost
 

@@ -28,6 +28,11 @@ _GENAI_OPERATION = {
 }
 
 
+Derive = Callable[[Any, Any, dict[str, Any]], Any]
+"""``(inputs, outputs, attributes) -> outputs``: what an integration reads from a call's request
+and response, on the exporter's thread (``LiveSpan._derive``)."""
+
+
 class CallInputs:
     """How to turn a call's (args, kwargs) into named inputs, computed once per function."""
 
@@ -71,6 +76,7 @@ class LiveSpan:
         "_attrs",
         "_ctx",
         "_token_usage",
+        "_derive",
     )
 
     def __init__(self, otel: OtelSpan, pending: PendingTrace, parent_id: int | None, span_type: str) -> None:
@@ -87,6 +93,9 @@ class LiveSpan:
         self._attrs: dict[str, Any] | None = None
         self._ctx: Any = None
         self._token_usage: tuple[int, int] | None = None
+        # Autolog's reader of a call's request and response: run at export, off the caller's
+        # thread, on the JSON-compatible inputs and outputs; adds attributes, returns the outputs.
+        self._derive: Derive | None = None
 
     # -- identity -----------------------------------------------------------------------------
     @property
@@ -160,6 +169,11 @@ class LiveSpan:
 
     def set_span_type(self, span_type: str) -> None:
         self.span_type = span_type
+
+    def read_at_export(self, reader: Derive) -> None:
+        """Have ``reader(inputs, outputs, attributes) -> outputs`` turn the call's request and
+        response into attributes when the span is exported, off the caller's thread (autolog)."""
+        self._derive = reader
 
     def set_token_usage(self, input_tokens: int, output_tokens: int) -> None:
         """Record token usage on an LLM/chat span (also settable through ``gen_ai.usage.*``)."""

@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextvars
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.resources import Resource
@@ -33,18 +33,9 @@ from genver.entities import (
     TraceState,
 )
 from genver.entities import trace as keys
-from genver.trace_summary import (
-    CHAT_USAGE_KEY,
-    SPAN_COST_KEY,
-    PriceTable,
-    preview,
-    span_cost,
-    span_usage,
-    stored_cost,
-    summarize,
-    usage_attribute,
-    usage_metadata,
-)
+from genver.span_attributes import add_usage_and_cost
+from genver.trace_summary import PriceTable, preview, summarize, usage_metadata
+from genver.tracing.errors import internal_error
 from genver.tracing.exporter import TraceExporter
 from genver.tracing.live import LiveSpan, genai_operation
 from genver.tracing.serialize import to_jsonable
@@ -167,8 +158,16 @@ class Tracing:
         self._lock = threading.Lock()
 
     # -- hot path -------------------------------------------------------------------------------
-    def start(self, name: str, span_type: str, attributes: Mapping[str, Any] | None) -> LiveSpan:
-        parent = self.current.get()
+    def start(
+        self,
+        name: str,
+        span_type: str,
+        attributes: Mapping[str, Any] | None,
+        parent: LiveSpan | None | Literal[False] = False,
+    ) -> LiveSpan:
+        """Start a span under ``parent``: by default the current span (none: a new trace)."""
+        if parent is False:
+            parent = self.current.get()
         # The span type travels on the LiveSpan (added to the attributes at export), so an
         # untyped span starts with no OpenTelemetry attributes to validate.
         attrs: dict[str, Any] | None = None
@@ -275,7 +274,13 @@ class Tracing:
         attributes[keys.SPAN_TYPE_KEY] = live.span_type
         if live._attrs:
             attributes.update({k: to_jsonable(v) for k, v in live._attrs.items()})
-        self._usage_and_cost(live, attributes)
+        inputs, outputs = to_jsonable(live.inputs), to_jsonable(live.outputs)
+        if live._derive is not None:
+            try:
+                outputs = live._derive(inputs, outputs, attributes)
+            except Exception as exc:  # the span is kept with what the call recorded
+                internal_error("reading a traced call's response", exc)
+        add_usage_and_cost(attributes, self.prices, live._token_usage)
         return Span(
             trace_id=trace_id,
             span_id=live.span_id,
@@ -285,30 +290,14 @@ class Tracing:
             start_time_ns=otel.start_time or 0,
             end_time_ns=otel.end_time,
             status=SpanStatus(code, status.description or ""),
-            inputs=to_jsonable(live.inputs),
-            outputs=to_jsonable(live.outputs),
+            inputs=inputs,
+            outputs=outputs,
             attributes=attributes,
             events=tuple(
                 SpanEvent(e.name, e.timestamp, {k: to_jsonable(v) for k, v in (e.attributes or {}).items()})
                 for e in otel.events
             ),
         )
-
-    def _usage_and_cost(self, live: LiveSpan, attributes: dict[str, Any]) -> None:
-        """Write the span's tokens and cost onto its attributes: usage set through
-        ``set_token_usage`` under MLflow's ``mlflow.chat.tokenUsage`` (it wins over attributes),
-        and the cost of the span's usage at its model's price under ``SPAN_COST_KEY``, unless the
-        span already states one."""
-        if live._token_usage is not None:
-            usage: tuple[int, int] | None = live._token_usage
-            attributes[CHAT_USAGE_KEY] = usage_attribute(*live._token_usage)
-        else:
-            usage = span_usage(attributes)
-        if usage is None or stored_cost(attributes) is not None:
-            return
-        cost = span_cost(attributes, usage, self.prices)
-        if cost is not None:
-            attributes[SPAN_COST_KEY] = cost
 
     def _context_metadata(self) -> dict[str, str]:
         if self._metadata_cache is None:

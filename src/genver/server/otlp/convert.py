@@ -2,9 +2,9 @@
 
 Each OTLP trace id becomes a genver trace ``tr-<32 hex>``; spans keep their hex ids, parent,
 name, status, times (ns), attributes and events (``AnyValue`` trees as JSON values; bytes as
-base64). The span type comes from ``mlflow.spanType``, else the GenAI semantic convention's
-``gen_ai.operation.name``; inputs and outputs from ``mlflow.spanInputs`` / ``mlflow.spanOutputs``
-(JSON text), else ``gen_ai.prompt`` / ``gen_ai.completion``.
+base64). Span type, inputs, outputs, tokens and cost are read by ``genver.span_attributes``, the
+mapping genver's own tracing uses too: MLflow's attributes, the GenAI semantic conventions' and
+OpenInference's.
 
 Links, first found (the root span first, then the others; then the resource; then the header):
 the version from ``genver.model_id`` / ``mlflow.modelId``, the experiment from
@@ -15,7 +15,6 @@ from ``user.id`` / ``mlflow.trace.user``.
 from __future__ import annotations
 
 import base64
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,6 +24,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import Span as OtlpSpan
 from opentelemetry.proto.trace.v1.trace_pb2 import Status
 
+from genver import span_attributes
 from genver.entities import (
     Span,
     SpanEvent,
@@ -36,23 +36,13 @@ from genver.entities import (
     TraceState,
 )
 from genver.entities.trace import (
-    INPUTS_KEY,
     MODEL_ID_KEY,
-    OUTPUTS_KEY,
     SESSION_KEY,
     SPAN_TYPE_KEY,
     USER_KEY,
-    SpanType,
 )
-from genver.trace_summary import (
-    SPAN_COST_KEY,
-    PriceTable,
-    preview,
-    span_cost,
-    span_usage,
-    summarize,
-    usage_metadata,
-)
+from genver.span_attributes import add_usage_and_cost, take_inputs_outputs
+from genver.trace_summary import PriceTable, preview, summarize, usage_metadata
 
 GENVER_MODEL_ID = "genver.model_id"
 GENVER_EXPERIMENT_ID = "genver.experiment_id"
@@ -63,15 +53,6 @@ SESSION_KEYS = ("session.id", SESSION_KEY)
 USER_KEYS = ("user.id", USER_KEY)
 DEFAULT_EXPERIMENT_ID = "0"
 _INT64 = 2**63 - 1
-_GENAI_TYPES = {
-    "chat": SpanType.CHAT_MODEL,
-    "text_completion": SpanType.LLM,
-    "generate_content": SpanType.LLM,
-    "embeddings": SpanType.EMBEDDING,
-    "execute_tool": SpanType.TOOL,
-    "invoke_agent": SpanType.AGENT,
-    "create_agent": SpanType.AGENT,
-}
 _STATUS = {
     Status.STATUS_CODE_OK: SpanStatusCode.OK,
     Status.STATUS_CODE_ERROR: SpanStatusCode.ERROR,
@@ -162,16 +143,14 @@ def _span(s: OtlpSpan, trace_id: str, prices: PriceTable) -> Span | str:
     if s.start_time_unix_nano > _INT64 or s.end_time_unix_nano > _INT64:
         return f"span {span_id!r} of trace {trace_id!r}: a time past year 2262 (ns beyond 2**63)"
     attrs = attributes(s.attributes)
-    inputs = _json(attrs.pop(INPUTS_KEY)) if INPUTS_KEY in attrs else attrs.get("gen_ai.prompt")
-    outputs = _json(attrs.pop(OUTPUTS_KEY)) if OUTPUTS_KEY in attrs else attrs.get("gen_ai.completion")
-    span_type = _span_type(attrs)
+    # The mapping genver's own tracing uses too (genver.span_attributes): MLflow's, the GenAI
+    # semantic conventions' and OpenInference's attributes all land in the same span model.
+    inputs, outputs = take_inputs_outputs(attrs)
+    span_type = span_attributes.span_type(attrs)
     attrs[SPAN_TYPE_KEY] = span_type
     if s.kind in _KINDS:
         attrs[SPAN_KIND_KEY] = _KINDS[s.kind]
-    usage = span_usage(attrs)
-    cost = None if usage is None else span_cost(attrs, usage, prices)
-    if cost is not None:
-        attrs[SPAN_COST_KEY] = cost
+    add_usage_and_cost(attrs, prices)
     return Span(
         trace_id=trace_id,
         span_id=span_id,
@@ -236,35 +215,7 @@ def _trace(trace_id: str, received: Sequence[tuple[Span, dict[str, Any]]], heade
 def _first(sources: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> str | None:
     for attrs in sources:
         for key in keys:
-            value = _text(attrs.get(key))
+            value = span_attributes.text(attrs.get(key))
             if value:
                 return value
     return None
-
-
-def _text(value: Any) -> str | None:
-    """A link value as text; MLflow's exporters JSON-encode strings (``'"m-123"'``)."""
-    if value is None or isinstance(value, (dict, list)):
-        return None
-    if isinstance(value, str) and value.startswith('"'):
-        decoded = _json(value)
-        return decoded if isinstance(decoded, str) else value
-    return value if isinstance(value, str) else str(value)
-
-
-def _span_type(attrs: Mapping[str, Any]) -> str:
-    declared = _text(attrs.get(SPAN_TYPE_KEY))
-    if declared:
-        return declared
-    operation = attrs.get("gen_ai.operation.name")
-    return _GENAI_TYPES.get(operation, SpanType.UNKNOWN) if isinstance(operation, str) else SpanType.UNKNOWN
-
-
-def _json(value: Any) -> Any:
-    """JSON text decoded, anything else (or text that is not JSON) as it is."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return json.loads(value)
-    except (ValueError, RecursionError):
-        return value
