@@ -9,20 +9,27 @@ the CLI, the server's compare endpoints and its OTLP ingest — parses it here:
 - ``@production``: an alias, looked up in the experiment (aliases are not stored yet, so every
   alias is a ``NotFoundError`` naming it);
 - anything else: a version name, meaning the latest active version of that name in the
-  experiment.
+  experiment. When several versions share the name, the newest is used and a warning (the
+  ``genver`` logger, as MLflow's ``set_active_model`` does) says which one, when it was created
+  and how to be explicit; the server's own lookups pass ``warn=False`` (a log line per request
+  helps no one).
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import logging
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
-from genver.entities import LoggedModel
+from genver.entities import LoggedModel, PagedList
 from genver.exceptions import InvalidArgumentError, NotFoundError
+from genver.search.parser import quote
 
 MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
+log = logging.getLogger("genver")
 
 
 class ModelLookup(Protocol):
@@ -32,6 +39,13 @@ class ModelLookup(Protocol):
     def tracking_uri(self) -> str: ...
     def get_logged_model(self, model_id: str) -> LoggedModel: ...
     def find_logged_model(self, experiment_id: str, name: str) -> LoggedModel | None: ...
+    def search_logged_models(
+        self,
+        experiment_ids: Sequence[str],
+        filter_string: str | None = None,
+        datasets: Sequence[Mapping[str, object]] | None = None,
+        max_results: int | None = None,
+    ) -> PagedList[LoggedModel]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,9 +79,12 @@ def parse_model_ref(ref: object) -> ModelRef:
     return ModelRef("name", ref)
 
 
-def find_model(lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str) -> LoggedModel | None:
+def find_model(
+    lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str, warn: bool = True
+) -> LoggedModel | None:
     """The version ``ref`` names, or None for a name no version has yet (the caller may create
-    it). An id or alias that matches nothing raises ``NotFoundError``."""
+    it). An id or alias that matches nothing raises ``NotFoundError``. A name several versions
+    share is the newest of them, with a warning unless ``warn`` is False."""
     parsed = parse_model_ref(ref)
     if parsed.kind == "id":
         try:
@@ -82,16 +99,37 @@ def find_model(lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str) 
             f"No version has alias {str(parsed)!r} in experiment {experiment_id!r} "
             f"(store {lookup.tracking_uri})."
         )
-    return lookup.find_logged_model(experiment_id=experiment_id, name=parsed.value)
+    found = lookup.find_logged_model(experiment_id=experiment_id, name=parsed.value)
+    if found is not None and warn:
+        warn_if_ambiguous(lookup, found, experiment_id=experiment_id)
+    return found
 
 
-def resolve_model(lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str) -> LoggedModel:
+def warn_if_ambiguous(lookup: ModelLookup, model: LoggedModel, *, experiment_id: str) -> None:
+    """Log which version a name shared by several versions resolved to, and how to pick one."""
+    same = lookup.search_logged_models([experiment_id], f"name = {quote(model.name)}", None, 2)
+    if len(same) > 1:
+        created = dt.datetime.fromtimestamp(model.creation_timestamp / 1000, dt.timezone.utc)
+        log.warning(
+            "More than one version is named %r in experiment %r: using the newest, %s (created %s). "
+            'To pick one, pass its model id; `genver models list --filter "name = %s"` lists them.',
+            model.name,
+            experiment_id,
+            model.model_id,
+            created.strftime("%Y-%m-%d %H:%M:%S UTC"),
+            quote(model.name),
+        )
+
+
+def resolve_model(
+    lookup: ModelLookup, ref: str | ModelRef, *, experiment_id: str, warn: bool = True
+) -> LoggedModel:
     """The version ``ref`` names; one that does not exist is a ``NotFoundError`` naming it."""
-    return resolve_models(lookup, [ref], experiment_id=experiment_id)[0]
+    return resolve_models(lookup, [ref], experiment_id=experiment_id, warn=warn)[0]
 
 
 def resolve_models(
-    lookup: ModelLookup, refs: Sequence[str | ModelRef], *, experiment_id: str
+    lookup: ModelLookup, refs: Sequence[str | ModelRef], *, experiment_id: str, warn: bool = True
 ) -> list[LoggedModel]:
     """The versions ``refs`` name, in order; every name that matches nothing is listed in one
     ``NotFoundError`` (an unknown id or alias raises at once)."""
@@ -99,7 +137,7 @@ def resolve_models(
     found: list[LoggedModel] = []
     missing: list[str] = []
     for ref in parsed:
-        model = find_model(lookup, ref, experiment_id=experiment_id)
+        model = find_model(lookup, ref, experiment_id=experiment_id, warn=warn)
         if model is None:
             missing.append(repr(str(ref)))
         else:

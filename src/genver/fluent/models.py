@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from genver.client.refs import find_model, parse_model_ref, resolve_model
+from genver.client.refs import find_model, parse_model_ref, resolve_model, warn_if_ambiguous
 from genver.config import ACTIVE_MODEL_ENV_VARS, ACTIVE_MODEL_ID
 from genver.context import ActiveModel, ModelFrame
 from genver.entities import LoggedModel, LoggedModelStatus
@@ -71,6 +71,7 @@ class ModelsAPI(FluentBase):
         check_model_name(name)
         found = self.client.find_logged_model(exp_id, name)
         if found is not None:
+            warn_if_ambiguous(self.client, found, experiment_id=exp_id)
             return found
         log.info("LoggedModel %r does not exist in experiment %s: creating it.", name, exp_id)
         return self.create_external_model(name=name, experiment_id=exp_id, _reuse_latest=True)

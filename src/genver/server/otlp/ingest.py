@@ -112,7 +112,9 @@ def _experiment_problem(store: Store, experiment_id: str) -> GenverError | None:
 def _resolve_model(store: Store, ref: str, experiment_id: str) -> str | GenverError:
     """The model id a version link names, or why it cannot be used."""
     try:
-        found = find_model(GenverClient(store=store, shown_as=SERVER_NAME), ref, experiment_id=experiment_id)
+        found = find_model(
+            GenverClient(store=store, shown_as=SERVER_NAME), ref, experiment_id=experiment_id, warn=False
+        )
     except (NotFoundError, InvalidArgumentError) as exc:
         return exc
     if found is None:

@@ -275,7 +275,7 @@ def _chosen(client: GenverClient, experiment_id: str, refs: Sequence[str]) -> li
         raise InvalidArgumentError(
             f"Invalid version: at most {MAX_VERSIONS} versions overlaid, got {len(refs)}: {list(refs)!r}."
         )
-    found = resolve_models(client, refs, experiment_id=experiment_id)
+    found = resolve_models(client, refs, experiment_id=experiment_id, warn=False)
     for ref, m in zip(refs, found, strict=True):
         if m.experiment_id != experiment_id:
             raise InvalidArgumentError(
