@@ -221,7 +221,7 @@ def summarize(spans: Iterable[Span]) -> tuple[TokenUsage | None, float | None]:
     seen = False
     cost: float | None = None
     visited: set[int] = set()
-    roots: list[Span] = children.get(None, [])
+    roots: list[Span] = children.get(None, []) or spans
     while roots:
         # Depth first, iteratively (a trace may nest thousands deep): (span, an ancestor counts
         # usage, an ancestor counts cost).

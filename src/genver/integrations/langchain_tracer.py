@@ -4,6 +4,7 @@ only ``autolog()`` imports this module)."""
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from langchain_core.callbacks import BaseCallbackHandler
 
 from genver.entities import SpanType
 from genver.integrations.base import usage_attributes
-from genver.tracing.errors import internal_error
+from genver.tracing.errors import internal_error, under_pytest
 
 if TYPE_CHECKING:
     from genver.integrations.base import Integration
@@ -32,7 +33,11 @@ class GenverCallbackHandler(BaseCallbackHandler):
     in the code the run calls."""
 
     run_inline = True
-    raise_error = False
+
+    @property
+    def raise_error(self) -> bool:  # type: ignore[override]
+        """LangChain logs a handler's errors and goes on; under pytest they fail the test."""
+        return under_pytest()
 
     def __init__(self, integration: Integration) -> None:
         self._integration = integration
@@ -127,7 +132,7 @@ class GenverCallbackHandler(BaseCallbackHandler):
         self._end(run_id, outputs)
 
     def on_llm_end(self, response: Any, *, run_id: UUID, **kwargs: Any) -> None:
-        self._end(run_id, response, reader=read_llm_result)
+        self._end(run_id, response, read=llm_result_attributes)
 
     def on_retriever_end(self, documents: Any, *, run_id: UUID, **kwargs: Any) -> None:
         self._end(run_id, documents)
@@ -172,7 +177,12 @@ class GenverCallbackHandler(BaseCallbackHandler):
             internal_error("starting a LangChain span", exc)
 
     def _end(
-        self, run_id: UUID, outputs: Any, *, error: BaseException | None = None, reader: Any = None
+        self,
+        run_id: UUID,
+        outputs: Any,
+        *,
+        error: BaseException | None = None,
+        read: Callable[[Any], dict[str, Any]] | None = None,
     ) -> None:
         with self._lock:
             run = self._runs.pop(run_id, None)
@@ -181,8 +191,8 @@ class GenverCallbackHandler(BaseCallbackHandler):
         try:
             if run.runtime.current.get() is run.span:
                 run.runtime.current.set(run.previous)
-            if reader is not None:
-                run.span.read_at_export(reader)
+            if read is not None:
+                run.span.set_attributes(read(outputs))
             if error is not None:
                 run.span.record_exception(error)
             run.span.end(outputs)
@@ -219,31 +229,29 @@ def _model_attributes(kwargs: dict[str, Any]) -> dict[str, Any]:
     return attrs
 
 
-def read_llm_result(inputs: Any, outputs: Any, attrs: dict[str, Any]) -> Any:
-    """An ``LLMResult`` (as JSON): tokens from the messages' ``usage_metadata``, else the
-    provider's ``llm_output``; the response model and finish reasons (exporter thread)."""
-    if not isinstance(outputs, dict):
-        return outputs
-    llm_output = outputs.get("llm_output") or {}
+def llm_result_attributes(result: Any) -> dict[str, Any]:
+    """What an ``LLMResult`` says of tokens (the messages' ``usage_metadata``, else the
+    provider's ``llm_output``), the response model and the finish reasons. Read from the objects
+    when the run ends: their JSON dump drops ``usage_metadata`` (a message field of the subclass)."""
+    attrs: dict[str, Any] = {}
+    llm_output = getattr(result, "llm_output", None) or {}
     model = llm_output.get("model_name") or llm_output.get("model")
     tokens_in = tokens_out = None
     finish: list[str] = []
-    for generations in outputs.get("generations") or ():
+    for generations in getattr(result, "generations", None) or ():
         for generation in generations or ():
-            if not isinstance(generation, dict):
-                continue
-            message = generation.get("message") or {}
-            usage = message.get("usage_metadata") if isinstance(message, dict) else None
+            message = getattr(generation, "message", None)
+            usage = getattr(message, "usage_metadata", None)
             if isinstance(usage, dict):
                 tokens_in = (tokens_in or 0) + int(usage.get("input_tokens") or 0)
                 tokens_out = (tokens_out or 0) + int(usage.get("output_tokens") or 0)
-            meta = (message.get("response_metadata") if isinstance(message, dict) else None) or {}
-            info = generation.get("generation_info") or {}
+            meta = getattr(message, "response_metadata", None) or {}
+            info = getattr(generation, "generation_info", None) or {}
             reason = meta.get("finish_reason") or meta.get("stop_reason") or info.get("finish_reason")
             if isinstance(reason, str):
                 finish.append(reason)
             model = model or meta.get("model_name") or meta.get("model")
-    if tokens_in is None and isinstance(llm_output, dict):
+    if tokens_in is None:
         usage = llm_output.get("token_usage") or llm_output.get("usage") or {}
         if isinstance(usage, dict):
             tokens_in = usage.get("prompt_tokens", usage.get("input_tokens"))
@@ -253,4 +261,4 @@ def read_llm_result(inputs: Any, outputs: Any, attrs: dict[str, Any]) -> Any:
         attrs["gen_ai.response.model"] = model
     if finish:
         attrs["gen_ai.response.finish_reasons"] = finish
-    return outputs
+    return attrs
