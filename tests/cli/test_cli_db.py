@@ -165,3 +165,9 @@ def test_db_check_and_backup_on_postgres(
     assert "ok:" in out and ("amcheck" in out)
     code, out = cli("db", "backup", "/tmp/never.db", "--tracking-uri", db_uri)
     assert code == 1 and "pg_dump" in out
+
+
+def test_help_texts_render_as_written(cli: Callable[..., tuple[int, str]]) -> None:
+    """A help text's "[label]" is text, not Rich markup swallowed (issue 12 item 9)."""
+    code, out = cli("server", "--help")
+    assert code == 0 and "read-write|read-only [label]" in " ".join(out.split())

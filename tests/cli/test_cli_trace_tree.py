@@ -105,6 +105,8 @@ def test_json_is_the_whole_trace_unless_narrowed(big: str) -> None:
     assert len(limited["spans"]) == 10 and limited["not_shown"] == 1041
 
 
-def test_the_list_shows_version_names(big: str) -> None:
-    result = runner.invoke(app, ["traces", "list", "--tracking-uri", big], env={"COLUMNS": "200"})
-    assert result.exit_code == 0 and "bot-v1" in result.output
+def test_the_list_names_the_version(big: str) -> None:
+    result = runner.invoke(app, ["traces", "list", "--format", "json", "--tracking-uri", big])
+    assert result.exit_code == 0, result.output
+    (listed,) = json.loads(result.output)
+    assert listed["model_name"] == "bot-v1" and listed["model_id"].startswith("m-")

@@ -11,7 +11,10 @@ from rich.table import Table
 from genver.cli import compare, db, runs, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 
-app = typer.Typer(help="genver: version tracking for GenAI applications.", no_args_is_help=True)
+# Help texts are plain text: "[label]" in a help must show, not be read as Rich markup.
+app = typer.Typer(
+    help="genver: version tracking for GenAI applications.", no_args_is_help=True, rich_markup_mode=None
+)
 models_app = typer.Typer(help="Versions (LoggedModels).", no_args_is_help=True)
 experiments_app = typer.Typer(help="Experiments.", no_args_is_help=True)
 db_app = typer.Typer(help="The tracking database.", no_args_is_help=True)

@@ -40,15 +40,16 @@ def traces_list(
         include_spans=False,
         return_type="list",
     )
+    names = _names(gv, [t.info.model_id for t in traces])
     if fmt == "json":
-        typer.echo(json.dumps([_info_json(t.info) for t in traces], indent=2))
+        listed = [{**_info_json(t.info), "model_name": names.get(t.info.model_id or "")} for t in traces]
+        typer.echo(json.dumps(listed, indent=2))
         return
     table = Table(title=f"Traces in experiment {experiment or exp_id}")
     for col in ("trace id", "time", "state", "ms", "version", "tokens", "cost $", "request"):
         table.add_column(
             col, justify="right" if col in ("ms", "tokens", "cost $") else "left", no_wrap=col == "trace id"
         )
-    names = _names(gv, [t.info.model_id for t in traces])
     for t in traces:
         i = t.info
         usage = i.token_usage.total_tokens if i.token_usage else ""
