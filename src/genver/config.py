@@ -144,22 +144,28 @@ EVAL_ASYNC_TIMEOUT = Setting(
 )
 
 JUDGE_MODEL = Setting(
-    ("GENVER_JUDGE_MODEL",),
-    "openai:/gpt-4o-mini",
-    "The judge model when a judge is built without model=: 'openai:/<model>' or a model name.",
+    ("GENVER_JUDGE_MODEL", "MLFLOW_GENAI_JUDGE_DEFAULT_MODEL"),
+    "openai:/gpt-4.1-mini",
+    "The judge model when a judge is built without model=: 'openai:/<model>' or a model name "
+    "(MLflow's default, openai:/gpt-4.1-mini, unless set).",
 )
 
 JUDGE_BASE_URL = Setting(
-    ("GENVER_JUDGE_BASE_URL", "OPENAI_BASE_URL"),
+    ("GENVER_JUDGE_BASE_URL", "OPENAI_BASE_URL", "OPENAI_API_BASE"),
     "https://api.openai.com/v1",
-    "The OpenAI-compatible endpoint judges call (…/chat/completions is appended).",
+    "The OpenAI-compatible endpoint judges call (…/chat/completions is appended); the default, "
+    "OpenAI's, needs GENVER_JUDGE_API_KEY or OPENAI_API_KEY.",
 )
 
 JUDGE_API_KEY = Setting(
     ("GENVER_JUDGE_API_KEY", "OPENAI_API_KEY"), None, "The bearer token sent to the judge endpoint."
 )
 
-JUDGE_TIMEOUT = Setting(("GENVER_JUDGE_TIMEOUT",), "60", "Seconds to wait for one judge reply.")
+JUDGE_TIMEOUT = Setting(
+    ("GENVER_JUDGE_TIMEOUT",),
+    "60",
+    "Seconds one judge call may take, retries of 429/5xx and connection errors included.",
+)
 
 TRACKING_TOKEN = Setting(
     ("GENVER_TRACKING_TOKEN", "MLFLOW_TRACKING_TOKEN"),

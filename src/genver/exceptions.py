@@ -21,9 +21,13 @@ know genver::
      ├── NotOfferedError (AttributeError)             NOT_IMPLEMENTED
      ├── MissingExpectationError (LookupError)        MISSING_EXPECTATION       genai.scorers.builtin
      ├── MissingTraceError (LookupError)              MISSING_TRACE             genai.scorers.builtin
-     ├── JudgeError                                   JUDGE_ERROR               genai.scorers.judges
-     │    ├── JudgeUnavailableError                   JUDGE_UNAVAILABLE         genai.scorers.judges
-     │    └── JudgeParseError                         JUDGE_PARSE_ERROR         genai.scorers.judges
+     │    └── MissingSpanError                        MISSING_SPAN              genai.scorers.retrieval
+     ├── JudgeError                                   JUDGE_ERROR               genai.judges.errors
+     │    ├── JudgeUnavailableError                   JUDGE_UNAVAILABLE         genai.judges.errors
+     │    │    └── JudgeTimeoutError                  JUDGE_TIMEOUT             genai.judges.errors
+     │    ├── JudgeAuthError                          JUDGE_AUTH_ERROR          genai.judges.errors
+     │    ├── JudgeNotConfiguredError                 JUDGE_NOT_CONFIGURED      genai.judges.errors
+     │    └── JudgeParseError                         JUDGE_PARSE_ERROR         genai.judges.errors
      └── _GitUnavailable (internal)                   INTERNAL_ERROR            genai.git_versioning
 
 Classes without a module are defined here; the others live beside the code that raises them

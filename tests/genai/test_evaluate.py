@@ -242,7 +242,7 @@ def test_dataframe_data(gv: Genver, model: LoggedModel) -> None:
 def test_dataframe_with_missing_expectations(gv: Genver) -> None:
     df = pd.DataFrame([QA[0], {"inputs": {"question": "2+2?"}}])
     result = evaluate(df, [ExactMatch()], predict_fn=answer, genver=gv)
-    assert result.metrics == {"exact_match/mean": 1.0}
+    assert result.metrics == {"exact_match/mean": 1.0, "exact_match/error_count": 1.0}
     assert result.error_counts == {"exact_match": 1}
     assert "MissingExpectationError" in result.result_df["exact_match/error"][1]
 
@@ -404,7 +404,7 @@ def test_a_failing_scorer_is_recorded(gv: Genver, model: LoggedModel) -> None:
         return 1.0
 
     result = evaluate(QA, [flaky, ExactMatch()], predict_fn=answer, model_id=model.model_id, genver=gv)
-    assert result.metrics == {"flaky/mean": 1.0, "exact_match/mean": 0.75}
+    assert result.metrics == {"flaky/mean": 1.0, "exact_match/mean": 0.75, "flaky/error_count": 1.0}
     assert result.error_counts == {"flaky": 1}
     row = result.result_df.set_index("record_id").loc[_rid({"question": "2+2?"})]
     assert row["flaky/value"] is None and row["flaky/error"] == "ZeroDivisionError: no"

@@ -113,7 +113,8 @@ def test_replies_are_parsed_robustly(fake: FakeChat, content: str) -> None:
         (chat_reply('{"result": "maybe"}'), "JUDGE_PARSE_ERROR"),
         ((200, "not json at all"), "JUDGE_PARSE_ERROR"),
         ((200, {"choices": []}), "JUDGE_PARSE_ERROR"),
-        ((401, {"error": "bad key"}), "JUDGE_ERROR"),
+        ((401, {"error": "bad key"}), "JUDGE_AUTH_ERROR"),
+        ((404, {"error": "no such model"}), "JUDGE_ERROR"),
     ],
 )
 def test_malformed_replies_become_feedback_errors(fake: FakeChat, reply: Any, code: str) -> None:
@@ -141,8 +142,8 @@ def test_5xx_is_retried_twice(fake: FakeChat) -> None:
 def test_timeouts_and_unreachable_endpoints(fake: FakeChat) -> None:
     fake.delay = 0.5
     fb = _run(_judge(Correctness, fake, timeout=0.05, max_retries=1))
-    assert fb.error is not None and fb.error.error_code == "JUDGE_UNAVAILABLE"
-    assert "did not answer within 0.05 s" in (fb.error.error_message or "")
+    assert fb.error is not None and fb.error.error_code == "JUDGE_TIMEOUT"
+    assert "did not answer within 0.05 s (after 1 attempt)" in (fb.error.error_message or "")
     fake.close()
     fb = _run(_judge(Correctness, fake, max_retries=0))
     assert fb.error is not None and fb.error.error_code == "JUDGE_UNAVAILABLE"
@@ -224,7 +225,12 @@ def test_judges_in_an_evaluation(gv: Genver, fake: FakeChat) -> None:
     result = evaluate(
         rows, judges, predict_fn=lambda question: answers[question], model_id=model.model_id, genver=gv
     )
-    assert result.metrics == {"correctness/mean": 0.5, "relevance_to_query/mean": 0.5}
+    assert result.metrics == {
+        "correctness/mean": 0.5,
+        "relevance_to_query/mean": 0.5,
+        "correctness/error_count": 1.0,
+        "relevance_to_query/error_count": 1.0,
+    }
     assert result.error_counts == {"correctness": 1, "relevance_to_query": 1}
     stored = gv.client.store.get_assessments(run_id=result.run_id, name="correctness")
     assert sorted(json.dumps(a.value) for a in stored) == ['"no"', '"yes"', "null"]

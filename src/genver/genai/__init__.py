@@ -12,6 +12,7 @@ _EXPORTS = {
     "evaluate": "genver.genai.evaluation",
     "EvaluationResult": "genver.genai.evaluation",
     "scorers": "genver.genai.scorers",
+    "judges": "genver.genai.judges",
     "scorer": "genver.genai.scorers",
     "Scorer": "genver.genai.scorers",
     "enable_git_model_versioning": "genver.genai.git_versioning",
@@ -28,8 +29,8 @@ _EXPORTS = {
     "gate": "genver.genai.compare",
 }
 
-#: Exports that are modules themselves (``genai.scorers``), not names inside one.
-_MODULES = frozenset({"scorers", "datasets"})
+#: Exports that are modules themselves (``genai.scorers``, ``genai.judges``...), not names inside one.
+_MODULES = frozenset({"scorers", "datasets", "judges"})
 
 __all__ = sorted(_EXPORTS)
 

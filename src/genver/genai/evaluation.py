@@ -12,9 +12,15 @@ Per call:
 * **assessments** on each trace: a ``feedback`` per scorer result (metadata ``genver.record_id``,
   ``genver.dataset_digest``, ``genver.model_id``) and an ``expectation`` per expected value;
 * **metrics** ``<feedback name>/mean`` on the run and the version, with the dataset's name and
-  digest. Rows whose scorer failed are left out of the mean and counted in ``error_counts``.
+  digest. Rows whose scorer failed are left out of the mean and counted in ``error_counts`` and
+  in the metric ``<feedback name>/error_count`` (also when every row failed, so the scorer never
+  disappears from the metrics). Once a version has an ``error_count`` on a dataset, later
+  evaluations there log it even when it is 0, so its latest value is always the latest
+  evaluation's — what ``gate`` reads to refuse a metric computed without some rows.
 
-A row whose ``predict_fn`` raises, or a scorer that raises, is recorded, never fatal.
+A row whose ``predict_fn`` raises, or a scorer that raises, is recorded, never fatal. A scorer
+that failed on some rows is not silent: one warning per scorer (``Scorer.failure_summary``; for a
+judge it names the endpoint and the setting that fixes it) is logged on ``genver.genai``.
 """
 
 from __future__ import annotations
@@ -62,6 +68,9 @@ RECORD_ID = "genver.record_id"
 DATASET_DIGEST = "genver.dataset_digest"
 MODEL_ID = "genver.model_id"
 
+#: Suffix of the metric counting the rows a scorer failed on.
+ERROR_COUNT = "/error_count"
+
 _FLUSH_TIMEOUT = 120.0
 _ASSESSMENT_BATCH = 1000
 
@@ -74,7 +83,8 @@ class EvaluationResult:
     run_id: str
     metrics: dict[str, float]
     result_df: pd.DataFrame | None
-    #: Per feedback name, how many rows the scorer failed on (left out of the metrics).
+    #: Per feedback name, how many rows the scorer failed on (left out of its aggregations;
+    #: also in ``metrics`` as ``<name>/error_count``).
     error_counts: dict[str, int] = field(default_factory=dict)
     #: How many rows ``predict_fn`` raised on.
     failed_rows: int = 0
@@ -144,8 +154,11 @@ def evaluate(
                 )
             gv.flush_trace_async_logging(timeout=_FLUSH_TIMEOUT)  # once, not per row
             run_rows(pool, score_task(gv, ed, checked), ed.rows, outcomes, advance("Scoring"))
+        _warn_failures(checked, outcomes)
         _store(gv, ed, outcomes, run_id, linked, dataset)
         metrics, errors = _aggregate(outcomes)
+        if linked is not None:
+            metrics.update(_cleared_error_counts(gv, linked, dataset, outcomes, errors))
         if metrics:
             gv.log_metrics(metrics, run_id=run_id, model_id=linked, dataset=dataset)
         result = EvaluationResult(
@@ -216,8 +229,31 @@ def _store(
         client.log_assessments(batch[start : start + _ASSESSMENT_BATCH])
 
 
+def _warn_failures(scorers: list[Scorer], outcomes: list[Outcome]) -> None:
+    """One warning line per scorer that failed on some rows (never one per row)."""
+    for s in scorers:
+        errors = [out.failures[s.name] for out in outcomes if s.name in out.failures]
+        if errors:
+            log.warning("%s", s.failure_summary(errors, len(outcomes)))
+
+
+def _cleared_error_counts(
+    gv: Genver, model_id: str, dataset: Dataset, outcomes: list[Outcome], errors: dict[str, int]
+) -> dict[str, float]:
+    """``<name>/error_count = 0`` for each scorer of this evaluation that failed on no row while
+    the version's latest evaluation on this dataset logged an error count for it."""
+    names = {fb.name for out in outcomes for fb in out.feedbacks} - set(errors)
+    had = {
+        m.key
+        for m in gv.get_logged_model(model_id).metrics or []
+        if m.dataset_digest == dataset.digest and m.key.endswith(ERROR_COUNT)
+    }
+    return {f"{n}{ERROR_COUNT}": 0.0 for n in sorted(names) if f"{n}{ERROR_COUNT}" in had}
+
+
 def _aggregate(outcomes: list[Outcome]) -> tuple[dict[str, float], dict[str, int]]:
-    """``<name>/<aggregation>`` over the rows' numeric feedback values; failures counted apart."""
+    """``<name>/<aggregation>`` over the rows' numeric feedback values, and
+    ``<name>/error_count`` where rows failed (those rows counted apart, too)."""
     values: dict[str, list[float]] = {}
     errors: dict[str, int] = {}
     how: dict[str, list[str]] = {}
@@ -231,6 +267,7 @@ def _aggregate(outcomes: list[Outcome]) -> tuple[dict[str, float], dict[str, int
             if number is not None:
                 values.setdefault(fb.name, []).append(number)
     metrics = {f"{name}/{agg}": aggregate(vals, agg) for name, vals in values.items() for agg in how[name]}
+    metrics.update({f"{name}{ERROR_COUNT}": float(n) for name, n in errors.items()})
     return metrics, errors
 
 

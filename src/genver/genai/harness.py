@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from genver.data import digest_of
-from genver.entities import EvaluationDataset, Feedback, SpanType, Trace
+from genver.entities import AssessmentError, EvaluationDataset, Feedback, SpanType, Trace
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.genai.datasets import (
     DEFAULT_DATASET_NAME,
@@ -176,6 +176,7 @@ class Outcome:
     trace: Trace | None = None
     feedbacks: list[Feedback] = field(default_factory=list)
     aggregations: dict[str, list[str]] = field(default_factory=dict)  # per feedback name
+    failures: dict[str, AssessmentError] = field(default_factory=dict)  # per scorer: why it failed here
 
 
 # -- predicting ------------------------------------------------------------------------------------------
@@ -309,6 +310,8 @@ def score_task(gv: Genver, ed: EvalData, scorers: list[Scorer]) -> Callable[[Eva
             ):
                 out.feedbacks.append(fb)
                 out.aggregations.setdefault(fb.name, s.aggregations)
+                if fb.error is not None:
+                    out.failures.setdefault(s.name, fb.error)
 
     return task
 

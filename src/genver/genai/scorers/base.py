@@ -13,6 +13,7 @@ import inspect
 import math
 import re
 import statistics
+from collections import Counter
 from collections.abc import Callable, Sequence
 from typing import Any, overload
 
@@ -76,6 +77,17 @@ class Scorer:
             return to_feedbacks(value, self)
         except Exception as exc:
             return [self.error_feedback(exc)]
+
+    def failure_summary(self, errors: Sequence[AssessmentError], total: int) -> str:
+        """The one warning line ``evaluate`` logs when this scorer failed on some of ``total``
+        rows (``errors``: one per failed row)."""
+        _code, message = most_common_error(errors)
+        return (
+            f"Scorer {self.name!r} failed on {len(errors)} of {total} rows: {message}. {self._counted_note()}"
+        )
+
+    def _counted_note(self) -> str:
+        return f"The failed rows are counted in the metric '{self.name}/error_count'."
 
     def error_feedback(self, exc: BaseException) -> Feedback:
         code = getattr(exc, "error_code", None)
@@ -227,6 +239,15 @@ def aggregate(values: Sequence[float], how: str) -> float:
         high = min(low + 1, len(ordered) - 1)
         return ordered[low] + (ordered[high] - ordered[low]) * (pos - low)
     raise InvalidArgumentError(f"Unknown aggregation {how!r}: expected one of {list(AGGREGATIONS)}.")
+
+
+def most_common_error(errors: Sequence[AssessmentError]) -> tuple[str, str]:
+    """The most frequent error code among ``errors`` (not empty) and the first message with it,
+    on one line of at most 400 characters."""
+    code = Counter(e.error_code for e in errors).most_common(1)[0][0]
+    first = next(e for e in errors if e.error_code == code)
+    message = " ".join((first.error_message or code).split())
+    return code, message if len(message) <= 400 else message[:397] + "..."
 
 
 # -- helpers -------------------------------------------------------------------------------------------
