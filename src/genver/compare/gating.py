@@ -7,7 +7,9 @@ A check fails when the regression is beyond its threshold:
 - without them (trace statistics, metrics without assessments), when the point estimate is.
 
 The gate fails closed: a metric missing on either version, versions evaluated on different
-datasets, or a version without traces fail the check with a reason, never pass silently.
+datasets, or a version without traces fail the check with a reason, never pass silently. So does
+a scorer metric whose latest evaluation failed on some rows (``<scorer>/error_count`` above 0 on
+either version, e.g. a judge that could not reach its model): its value leaves those rows out.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from genver.exceptions import InvalidArgumentError
 
 __all__ = ["GateCheck", "GateResult", "Threshold", "parse_threshold", "resolve_metric", "run_checks"]
 
+#: Suffix of the metric ``genai.evaluate`` logs with the rows a scorer failed on.
+ERROR_COUNT = "/error_count"
 _NUMBER = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*(%?)\s*")
 
 
@@ -186,7 +190,7 @@ def resolve_metric(name: str, comparison: Comparison, trace_names: Sequence[str]
     keys = {r.key for r in comparison.metrics}
     if name in keys:
         return name
-    if f"{name}/mean" in keys:
+    if f"{name}/mean" in keys or f"{name}{ERROR_COUNT}" in keys:  # a scorer that failed on every row
         return f"{name}/mean"
     scorers = sorted(k[: -len("/mean")] for k in keys if k.endswith("/mean"))
     available = sorted({*scorers, *keys}) + list(trace_names)
@@ -241,6 +245,10 @@ def _check(
             reason=reason,
         )
 
+    if not is_trace and not key.endswith(ERROR_COUNT):
+        errored = _errored_rows(comparison, key)
+        if errored:
+            return fail_closed(errored)
     for value, v, role in ((base, base_v, "baseline"), (cand, cand_v, "candidate")):
         if value is None:
             if is_trace:
@@ -257,6 +265,31 @@ def _check(
             "evaluate both on the same dataset or pass dataset="
         )
     return _judge(row, key, requested, direction, threshold, base, cand, comparison.confidence)
+
+
+def _errored_rows(comparison: Comparison, key: str) -> str | None:
+    """Why ``key`` cannot be trusted on either version: its scorer failed on some rows of the
+    version's latest evaluation there (``<scorer>/error_count`` > 0); None when it did not."""
+    scorer = key.rsplit("/", 1)[0]
+    row = comparison.metric(f"{scorer}{ERROR_COUNT}")
+    if row is None:
+        return None
+    found = []
+    for value, v, role in zip(
+        row.values[:2], comparison.versions[:2], ("baseline", "candidate"), strict=True
+    ):
+        if value is not None and value > 0:
+            n = round(value)
+            found.append(
+                f"{role} {v.name} ({v.model_id}) has {n} row{'s' if n != 1 else ''} where {scorer!r} errored"
+            )
+    if not found:
+        return None
+    return (
+        f"{'; '.join(found)} on dataset {dataset_label(comparison.versions[1])}: {key} leaves them out, so it "
+        "is not compared (the evaluation logged a warning naming the cause, e.g. a judge endpoint it could "
+        "not reach; fix it and evaluate again)"
+    )
 
 
 def _judge(
