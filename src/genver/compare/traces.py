@@ -251,7 +251,9 @@ def compare_traces(
             **{f"b:{s.span_id}": s for s in client.get_spans(b, ids_b)},
         }
 
-    return _align(oa.info, oa.spans, ob.info, ob.spans, load, max_rows=max_rows, prices=prices)
+    return _align(
+        oa.info, oa.spans, ob.info, ob.spans, load, max_rows=max_rows, prices=prices, in_start_order=True
+    )
 
 
 def align_traces(
@@ -274,13 +276,14 @@ def _align(
     *,
     max_rows: int,
     prices: PriceTable | None,
+    in_start_order: bool = False,
 ) -> TraceComparison:
     """Pair the spans depth first by key, then ``load`` the full spans of the pairs (keyed
     ``a:<id>`` / ``b:<id>``) to compare their inputs, outputs and tokens."""
     if max_rows < 1:
         raise InvalidArgumentError(f"Invalid max_rows {max_rows!r}: expected a positive integer.")
     table = prices or PriceTable()
-    ta, tb = _Tree(spans_a), _Tree(spans_b)
+    ta, tb = _Tree(spans_a, in_start_order=in_start_order), _Tree(spans_b, in_start_order=in_start_order)
     paired: list[tuple[tuple[PathStep, ...], Node | None, Node | None]] = []
     # depth first, iteratively (a trace may be thousands of spans deep)
     stack: list[tuple[tuple[PathStep, ...], Node | None, Node | None]] = [
@@ -348,11 +351,13 @@ class _Tree:
     """A trace's spans by parent (a span whose parent is missing counts as a root); siblings are
     sorted by start time when first asked for, so a big trace sorts only what is compared."""
 
-    def __init__(self, spans: Sequence[Node]) -> None:
+    def __init__(self, spans: Sequence[Node], *, in_start_order: bool = False) -> None:
         ids = {s.span_id for s in spans}
         self.children: dict[str | None, list[Node]] = {}
         for s in spans:
             self.children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
+        # an outline comes in start order (``Store.get_trace_outline``), so its siblings do too
+        self.in_start_order = in_start_order
         self.sorted: set[str | None] = set()
 
     def roots(self) -> list[Node]:
@@ -364,7 +369,7 @@ class _Tree:
 
     def _sorted(self, parent: str | None) -> list[Node]:
         kids = self.children.get(parent, [])
-        if parent not in self.sorted:
+        if not self.in_start_order and parent not in self.sorted:
             kids.sort(key=_start)
             self.sorted.add(parent)
         return kids
@@ -385,6 +390,10 @@ def _keyed(spans: Sequence[Node]) -> Iterator[tuple[PathStep, Node]]:
 def _pairs(a_kids: Sequence[Node], b_kids: Sequence[Node]) -> list[tuple[PathStep, Node | None, Node | None]]:
     """Children of two aligned spans, paired by (name, index): ``a``'s order, each child only
     ``b`` has placed after the shared child it follows in ``b``."""
+    if not b_kids or not a_kids:  # one side only (a whole added or removed subtree): no pairing
+        return [(step, s, None) for step, s in _keyed(a_kids)] + [
+            (step, None, s) for step, s in _keyed(b_kids)
+        ]
     in_a = dict(_keyed(a_kids))
     in_b = dict(_keyed(b_kids))
     after: dict[PathStep | None, list[PathStep]] = {}
