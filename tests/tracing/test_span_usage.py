@@ -135,3 +135,31 @@ def test_per_span_tokens_are_searchable_and_trace_filters_unchanged(gv: Genver) 
     found = gv.search_traces(experiment_ids=["0"], filter_string="total_tokens > 100", return_type="list")
     assert [t.info.token_usage.total_tokens for t in found] == [1000]
     assert found[0].data.spans[0].attributes[USAGE_KEY]["input_tokens"] == 500
+
+
+def test_pydantic_outputs_are_stored_as_their_json_dump(gv: Genver) -> None:
+    import datetime
+
+    import pydantic
+
+    class Reply(pydantic.BaseModel):
+        text: str
+        at: datetime.datetime
+        scores: dict[int, float]
+
+    class Odd(pydantic.BaseModel):
+        value: object  # not JSON-serializable by pydantic: the slow path still stores it
+
+        model_config = pydantic.ConfigDict(arbitrary_types_allowed=True)
+
+    when = datetime.datetime(2026, 1, 2, 3, 4, 5, tzinfo=datetime.timezone.utc)
+
+    @gv.trace
+    def answer() -> tuple[Reply, Odd]:
+        return Reply(text="hi", at=when, scores={1: 0.5}), Odd(value=object())
+
+    answer()
+    trace = stored(gv, gv.get_last_active_trace_id())
+    reply, odd = trace.data.spans[0].outputs
+    assert reply == {"text": "hi", "at": "2026-01-02T03:04:05Z", "scores": {"1": 0.5}}
+    assert odd["value"].startswith("<object object")

