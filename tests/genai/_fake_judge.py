@@ -69,7 +69,7 @@ class FakeJudge:
                     fake.requests.append(body)
                     fake.headers.append({k.lower(): v for k, v in self.headers.items()})
                     fake.times.append(time.monotonic())
-                    queued = fake.replies.pop(0) if len(fake.replies) > 1 else (fake.replies or [None])[0]
+                    queued = fake.replies.pop(0) if len(fake.replies) > 1 else next(iter(fake.replies), None)
                 if fake.delay:
                     time.sleep(fake.delay)
                 if queued is None:

@@ -97,6 +97,7 @@ def test_no_judge_endpoint_configured_fails_loudly(
     assert result.metrics == {"correctness/error_count": 3.0, "one_word/error_count": 3.0}
     assert result.error_counts == {"correctness": 3, "one_word": 3}
     assert not result.passed
+    assert result.result_df is not None
     errors = set(result.result_df["correctness/error"])
     assert len(errors) == 1 and "no API key for the judge endpoint https://api.openai.com/v1" in errors.pop()
     lines = judge_warnings(caplog)
@@ -126,7 +127,9 @@ def test_the_same_evaluation_with_an_endpoint_configured(
     result = evaluate(ROWS, judges, predict_fn=answer, model_id=model.model_id, genver=gv)
     assert result.metrics == {"correctness/mean": pytest.approx(2 / 3), "one_word/mean": 1.0}
     assert result.error_counts == {} and result.passed and judge_warnings(caplog) == []
-    df = result.result_df.set_index(result.result_df["inputs"].map(lambda i: i["question"]))
+    frame = result.result_df
+    assert frame is not None
+    df = frame.set_index(frame["inputs"].map(lambda i: i["question"]))
     assert df.loc["Capital of Spain?", "correctness/value"] == "no"
     assert df.loc["Capital of Spain?", "correctness/rationale"] == "Madrid is not Lyon"
     assert df.loc["Capital of France?", "correctness/value"] == "yes"
@@ -183,6 +186,7 @@ def test_an_unreachable_endpoint_fails_fast_and_names_the_argument(
     assert result.metrics == {"correctness/error_count": 40.0}
     # after 5 calls in a row could not connect, the rest fail without trying (and without backoff)
     assert took < 15
+    assert result.result_df is not None
     messages = list(result.result_df["correctness/error"])
     assert any("could not reach judge endpoint" in m for m in messages)
     assert sum("not called: the last" in m for m in messages) >= 30

@@ -19,7 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from genver.entities import AssessmentSource, AssessmentSourceType, Feedback
+from genver.entities import Feedback
 from genver.exceptions import InvalidArgumentError
 from genver.genai.scorers.builtin import EXPECTED_RESPONSE, MissingExpectationError
 from genver.genai.scorers.judges import Judge, from_trace, reply_format, request_text, response_text, show
@@ -139,14 +139,13 @@ class Equivalence(Judge):
                 f"{self.name} needs expectations['{EXPECTED_RESPONSE}']; the row has {sorted(exp)!r}"
             )
         expected = exp[EXPECTED_RESPONSE]
-        code = AssessmentSource(AssessmentSourceType.CODE, self.name)
         if _is_number(outputs) and _is_number(expected):
             same = math.isclose(outputs, expected)
             why = "Exact numerical match" if same else f"Values do not match: {outputs} != {expected}"
-            return Feedback(value="yes" if same else "no", rationale=why, source=code)
+            return self.feedback("yes" if same else "no", why, by_code=True)
         got, want = response_text(outputs), show(expected)
         if got == want:
-            return Feedback(value="yes", rationale="Exact string match", source=code)
+            return self.feedback("yes", "Exact string match", by_code=True)
         return self.judge(
             f"{_GRADER} Decide whether the response is semantically equivalent to the expected "
             "response: it states the same information and meaning, even if worded or formatted "
@@ -162,7 +161,7 @@ def _guidelines_verdict(judge: Judge, rules: list[str], inputs: Any, outputs: An
         + "\n".join(f"- {g}" for g in rules)
         + f"\n\nRequest:\n{request_text(inputs)}\n\nResponse:\n{response_text(outputs)}\n\n{reply_format()}"
     )
-    return Feedback(value=fb.value, rationale=fb.rationale, metadata={"guideline": "\n".join(rules)})
+    return judge.feedback(fb.value, fb.rationale, metadata={"guideline": "\n".join(rules)})
 
 
 def _row_guidelines(expectations: Mapping[str, Any], scorer: str) -> list[str]:

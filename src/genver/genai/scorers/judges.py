@@ -23,7 +23,7 @@ import json
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from genver.entities import AssessmentError, AssessmentSourceType, Feedback, Trace
+from genver.entities import AssessmentError, AssessmentSource, AssessmentSourceType, Feedback, Trace
 from genver.genai.datasets import trace_expectations
 from genver.genai.judges.endpoint import ChatEndpoint, Message
 from genver.genai.judges.parsing import YES_NO, ResultType, parse_reply
@@ -103,7 +103,15 @@ class Judge(Scorer):
         if system is not None:
             messages.insert(0, {"role": "system", "content": system})
         value, rationale = parse_reply(self.ask(messages), rtype)
-        return Feedback(value=value, rationale=rationale)
+        return self.feedback(value, rationale)
+
+    def feedback(self, value: Any, rationale: str | None, *, by_code: bool = False, **more: Any) -> Feedback:
+        """A verdict named after this judge, from the model (or ``by_code``, when it was decided
+        without asking, e.g. an exact match)."""
+        kind = AssessmentSourceType.CODE if by_code else AssessmentSourceType.LLM_JUDGE
+        return Feedback(
+            name=self.name, value=value, rationale=rationale, source=AssessmentSource(kind, self.name), **more
+        )
 
     def describe_model(self) -> str:
         """``model 'gpt-4o-mini' at http://.../chat/completions``, or the callable."""

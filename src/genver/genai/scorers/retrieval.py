@@ -63,7 +63,7 @@ class RetrievalGroundedness(Judge):
             )
             for span, docs in spans
         ]
-        return _all_yes(verdicts)
+        return _all_yes(self, verdicts)
 
 
 class RetrievalSufficiency(Judge):
@@ -99,7 +99,7 @@ class RetrievalSufficiency(Judge):
             )
             for span, docs in spans
         ]
-        return _all_yes(verdicts)
+        return _all_yes(self, verdicts)
 
 
 class RetrievalRelevance(Judge):
@@ -125,10 +125,10 @@ class RetrievalRelevance(Judge):
                 lines.append(f"{label}: {fb.value}" + (f" - {fb.rationale}" if fb.rationale else ""))
         span_id = spans[0][0].span_id if len(spans) == 1 else None
         if total == 0:
-            return Feedback(value=None, rationale="the retriever returned no documents", span_id=span_id)
-        return Feedback(
-            value=relevant / total,
-            rationale=f"{relevant} of {total} documents are relevant.\n" + "\n".join(lines),
+            return self.feedback(None, "the retriever returned no documents", span_id=span_id)
+        return self.feedback(
+            relevant / total,
+            f"{relevant} of {total} documents are relevant.\n" + "\n".join(lines),
             span_id=span_id,
         )
 
@@ -204,14 +204,14 @@ def _documents_text(docs: list[Document]) -> str:
     return "\n".join(parts)
 
 
-def _all_yes(verdicts: list[tuple[Span, Feedback]]) -> Feedback:
+def _all_yes(judge: Judge, verdicts: list[tuple[Span, Feedback]]) -> Feedback:
     """One feedback for the row: "yes" when every span's verdict is."""
     if len(verdicts) == 1:
         span, fb = verdicts[0]
-        return Feedback(value=fb.value, rationale=fb.rationale, span_id=span.span_id)
+        return judge.feedback(fb.value, fb.rationale, span_id=span.span_id)
     value = "yes" if all(fb.value == "yes" for _, fb in verdicts) else "no"
     lines = [
         f"{span.name} ({span.span_id}): {fb.value}" + (f" - {fb.rationale}" if fb.rationale else "")
         for span, fb in verdicts
     ]
-    return Feedback(value=value, rationale="\n".join(lines))
+    return judge.feedback(value, "\n".join(lines))

@@ -17,7 +17,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from genver.entities import AssessmentSource, AssessmentSourceType, Feedback, SpanType, Trace
+from genver.entities import Feedback, SpanType, Trace
 from genver.exceptions import InvalidArgumentError
 from genver.genai.scorers.builtin import MissingExpectationError, MissingTraceError
 from genver.genai.scorers.judges import Judge, reply_format, request_text, show
@@ -83,7 +83,6 @@ class ToolCallCorrectness(Judge):
         with_args = all(c.get("arguments") is not None for c in expected)
         got = [_signature(c, with_args) for c in actual]
         want = [_signature(c, with_args) for c in expected]
-        source = AssessmentSource(AssessmentSourceType.CODE, self.name)
         if self.should_consider_ordering:
             if len(got) != len(want):
                 why = f"Expected {len(want)} tool call(s), but got {len(got)}."
@@ -95,20 +94,16 @@ class ToolCallCorrectness(Judge):
                 ]
                 why = "; ".join(mismatches)
             if not why:
-                return Feedback(
-                    value="yes", rationale="All tool calls match the expected sequence.", source=source
-                )
-            return Feedback(value="no", rationale=f"Tool calls do not match in order: {why}", source=source)
+                return self.feedback("yes", "All tool calls match the expected sequence.", by_code=True)
+            return self.feedback("no", f"Tool calls do not match in order: {why}", by_code=True)
         missing = sorted(set(want) - set(got))
         extra = sorted(set(got) - set(want))
         if not missing and not extra:
-            return Feedback(
-                value="yes", rationale="All expected tool calls are present (order ignored).", source=source
-            )
+            return self.feedback("yes", "All expected tool calls are present (order ignored).", by_code=True)
         parts = ([f"missing: {', '.join(missing)}"] if missing else []) + (
             [f"unexpected: {', '.join(extra)}"] if extra else []
         )
-        return Feedback(value="no", rationale="; ".join(parts), source=source)
+        return self.feedback("no", "; ".join(parts), by_code=True)
 
 
 def tool_calls(trace: Trace) -> list[Call]:
