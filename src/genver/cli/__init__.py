@@ -6,10 +6,12 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genver.cli import compare, db, runs, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
+from genver.cli.tables import Col, print_list
 
 # Help texts are plain text: "[label]" in a help must show, not be read as Rich markup.
 app = typer.Typer(
@@ -88,7 +90,8 @@ def quickstart(tracking_uri: UriOption = None) -> None:
         )
     console.print(table)
     console.print(
-        f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), exact match {best.accuracy:.2f}.\n"
+        f"Best: [bold green]{best.model.name}[/] ({best.model.model_id}), exact match {best.accuracy:.2f}.\n",
+        soft_wrap=True,
     )
     a, b = results[1].model.name, results[2].model.name
     console.print(f"[bold]Comparison of {a} (baseline) and {b}[/]")
@@ -99,7 +102,8 @@ def quickstart(tracking_uri: UriOption = None) -> None:
         f"  genver gate --baseline {a} --candidate {b} --experiment genver-quickstart "
         "--max-drop exact_match=0.05 --max-increase p95_latency=50%\n"
         "  genver traces stats --experiment genver-quickstart\n"
-        f"  genver traces list --experiment genver-quickstart --model {b}"
+        f"  genver traces list --experiment genver-quickstart --model {b}",
+        soft_wrap=True,  # a command wrapped mid-token does not paste
     )
     exp = run.comparison.versions[0].experiment_id
     ids = "&".join(f"version={v.model_id}" for v in run.comparison.versions)
@@ -137,14 +141,29 @@ def models_list(
     if fmt == "json":
         typer.echo(json.dumps([_model_json(m) for m in models], indent=2))
         return
-    table = Table(title=f"Versions in experiment {experiment or exp_id}")
-    for col in ("name", "model id", "status", "created", "params", "tags"):
-        table.add_column(col)
+    rows = []
     for m in models:
         params = ", ".join(f"{k}={v}" for k, v in sorted(m.params.items()))
         tags = ", ".join(f"{k}={v}" for k, v in sorted(m.tags.items()) if not k.startswith("mlflow."))
-        table.add_row(m.name, m.model_id, m.status.value, when(m.creation_timestamp), params, tags)
-    console.print(table)
+        rows.append(
+            [
+                escape(m.name),
+                m.model_id,
+                m.status.value,
+                when(m.creation_timestamp),
+                escape(params),
+                escape(tags),
+            ]
+        )
+    columns = [
+        Col("name", key=True),
+        Col("model id", key=True),
+        Col("status", drop=2),
+        Col("created", drop=1),
+    ]
+    print_list(
+        f"Versions in experiment {experiment or exp_id}", [*columns, Col("params"), Col("tags", drop=3)], rows
+    )
 
 
 @models_app.command("show")
@@ -195,12 +214,8 @@ def experiments_list(fmt: FormatOption = "table", tracking_uri: UriOption = None
     if fmt == "json":
         typer.echo(json.dumps([{"experiment_id": e.experiment_id, "name": e.name} for e in exps], indent=2))
         return
-    table = Table(title="Experiments")
-    for col in ("id", "name", "created"):
-        table.add_column(col)
-    for e in exps:
-        table.add_row(e.experiment_id, e.name, when(e.creation_time))
-    console.print(table)
+    rows = [[e.experiment_id, escape(e.name), when(e.creation_time)] for e in exps]
+    print_list("Experiments", [Col("id", key=True), Col("name", key=True), Col("created", drop=1)], rows)
 
 
 def _model_json(m: Any) -> dict[str, Any]:

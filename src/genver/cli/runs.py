@@ -6,9 +6,11 @@ import json
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, genver_for, when
+from genver.cli.tables import Col, print_list
 
 app = typer.Typer(help="Runs: evaluations and other logged work.", no_args_is_help=True)
 
@@ -35,13 +37,20 @@ def runs_list(
     if fmt == "json":
         typer.echo(json.dumps([run_json(r) for r in runs], indent=2))
         return
-    table = Table(title=f"Runs in experiment {experiment or exp_id}")
-    for col in ("run id", "name", "status", "started", "metrics"):
-        table.add_column(col, no_wrap=col == "run id")
+    rows = []
     for r in runs:
         metrics = ", ".join(f"{k}={v:g}" for k, v in sorted(r.data.metrics.items()))
-        table.add_row(r.info.run_id, r.info.run_name, r.info.status, when(r.info.start_time), metrics)
-    console.print(table)
+        rows.append(
+            [
+                r.info.run_id,
+                escape(r.info.run_name or ""),
+                r.info.status,
+                when(r.info.start_time),
+                escape(metrics),
+            ]
+        )
+    columns = [Col("run id", key=True), Col("name", key=True), Col("status", drop=2), Col("started", drop=1)]
+    print_list(f"Runs in experiment {experiment or exp_id}", [*columns, Col("metrics")], rows)
 
 
 @app.command("show")

@@ -9,10 +9,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
-from rich.table import Table
 
 from genver.cli import trace_tree
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, genver_for, model_ref, when
+from genver.cli.tables import Col, print_list
 
 app = typer.Typer(help="Traces: list, show the span tree, statistics per version.", no_args_is_help=True)
 
@@ -45,25 +45,32 @@ def traces_list(
         listed = [{**_info_json(t.info), "model_name": names.get(t.info.model_id or "")} for t in traces]
         typer.echo(json.dumps(listed, indent=2))
         return
-    table = Table(title=f"Traces in experiment {experiment or exp_id}")
-    for col in ("trace id", "time", "state", "ms", "version", "tokens", "cost $", "request"):
-        table.add_column(
-            col, justify="right" if col in ("ms", "tokens", "cost $") else "left", no_wrap=col == "trace id"
-        )
+    rows = []
     for t in traces:
         i = t.info
-        usage = i.token_usage.total_tokens if i.token_usage else ""
-        table.add_row(
-            i.trace_id,
-            when(i.request_time),
-            "[red]ERROR[/]" if i.state.value == "ERROR" else i.state.value,
-            str(i.execution_duration or 0),
-            names.get(i.model_id or "", ""),
-            str(usage),
-            f"{i.cost:.6f}" if i.cost is not None else "",
-            (i.request_preview or "")[:40],
+        rows.append(
+            [
+                i.trace_id,
+                escape(names.get(i.model_id or "", "")),
+                when(i.request_time),
+                "[red]ERROR[/]" if i.state.value == "ERROR" else i.state.value,
+                str(i.execution_duration or 0),
+                str(i.token_usage.total_tokens) if i.token_usage else "",
+                f"{i.cost:.6f}" if i.cost is not None else "",
+                escape((i.request_preview or "")[:60]),
+            ]
         )
-    console.print(table)
+    columns = [
+        Col("trace id", key=True),
+        Col("version", key=True),
+        Col("time", drop=2),
+        Col("state"),
+        Col("ms", numeric=True),
+        Col("tokens", numeric=True, drop=3),
+        Col("cost $", numeric=True, drop=4),
+        Col("request", drop=1),
+    ]
+    print_list(f"Traces in experiment {experiment or exp_id}", columns, rows)
 
 
 @app.command("show")
@@ -155,14 +162,10 @@ def traces_stats(
     if fmt == "json":
         typer.echo(json.dumps([s.to_dict() for s in stats], indent=2))
         return
-    table = Table(title="Trace statistics per version")
-    cols = ("version", "traces", "errors", "p50 ms", "p95 ms", "p99 ms", "tokens/req", "cost/req $", "cost $")
-    for col in cols:
-        table.add_column(col, justify="left" if col == "version" else "right", no_wrap=col == "version")
     names = _names(gv, [s.model_id for s in stats])
-    for s in stats:
-        table.add_row(
-            names.get(s.model_id or "", s.model_id or "(no version)"),
+    rows = [
+        [
+            escape(names.get(s.model_id or "", s.model_id or "(no version)")),
             str(s.trace_count),
             f"{s.error_rate:.1%}",
             _ms(s.latency_p50_ms),
@@ -171,8 +174,23 @@ def traces_stats(
             f"{s.tokens_per_request:.1f}",
             f"{s.cost_per_request:.6f}",
             f"{s.cost:.6f}",
+        ]
+        for s in stats
+    ]
+    columns = [Col("version", key=True)] + [
+        Col(h, numeric=True, drop=d)
+        for h, d in (
+            ("traces", 0),
+            ("errors", 0),
+            ("p50 ms", 0),
+            ("p95 ms", 0),
+            ("p99 ms", 2),
+            ("tokens/req", 3),
+            ("cost/req $", 0),
+            ("cost $", 1),
         )
-    console.print(table)
+    ]
+    print_list("Trace statistics per version", columns, rows)
 
 
 def _names(gv: Any, model_ids: list[str | None]) -> dict[str, str]:
