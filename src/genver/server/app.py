@@ -62,7 +62,8 @@ def create_app(
     app = FastAPI(
         title="genver",
         version="1",
-        docs_url="/docs",
+        docs_url=None,  # /docs is ui/api_docs.py: server-rendered, no CDN
+        redoc_url=None,
         openapi_url="/openapi.json",
         responses=ERROR_RESPONSES,
     )

@@ -24,12 +24,13 @@ UI_PREFIXES = (
     "/logout",
     "/runs",
     "/dashboards",
+    "/docs",
 )
 
 
 def mount_ui(app: FastAPI) -> None:
     """Add the pages and ``/static/...`` to ``app``."""
-    from genver.server.ui import dashboards, evaluations, login, trace_compare, trace_pages
+    from genver.server.ui import api_docs, dashboards, evaluations, login, trace_compare, trace_pages
     from genver.server.ui.pages import router
 
     app.include_router(router)
@@ -38,6 +39,7 @@ def mount_ui(app: FastAPI) -> None:
     app.include_router(trace_compare.router)
     app.include_router(evaluations.router)
     app.include_router(dashboards.router)
+    app.include_router(api_docs.router)
 
 
 def is_ui_path(path: str) -> bool:
