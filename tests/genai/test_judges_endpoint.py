@@ -84,8 +84,9 @@ def test_settings_resolve_from_arguments_then_the_environment() -> None:
         "argument",
     )
     assert ChatEndpoint(environ={}).resolve().model == "gpt-4.1-mini"  # MLflow's default judge
-    with pytest.raises(InvalidArgumentError, match="Invalid value 'soon' for GENVER_JUDGE_TIMEOUT"):
-        ChatEndpoint(environ={"GENVER_JUDGE_TIMEOUT": "soon"}).resolve()
+    for raw in ("soon", "0", "-1", "inf"):
+        with pytest.raises(InvalidArgumentError, match=f"Invalid value '{raw}' for GENVER_JUDGE_TIMEOUT"):
+            ChatEndpoint(environ={"GENVER_JUDGE_TIMEOUT": raw}).resolve()
     for bad in ({"max_retries": -1}, {"timeout": -1}, {"retry_backoff": "1"}, {"model": "anthropic:/c"}):
         with pytest.raises(InvalidArgumentError):
             ChatEndpoint(**bad)

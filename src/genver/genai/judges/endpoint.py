@@ -17,6 +17,8 @@ only mutable state, the per-URL failure count, is behind a lock.
 
 from __future__ import annotations
 
+import math
+import os
 import random
 import threading
 import time
@@ -128,8 +130,6 @@ class ChatEndpoint:
     # -- where to ----------------------------------------------------------------------------------------
     def resolve(self) -> Resolved:
         """The endpoint, key, model and timeout a call now uses."""
-        import os
-
         env = os.environ if self._environ is None else self._environ
         base, base_from = _pick(self.base_url, JUDGE_BASE_URL, env)
         key, key_from = _pick(self.api_key, JUDGE_API_KEY, env)
@@ -138,9 +138,11 @@ class ChatEndpoint:
         try:
             timeout = float(raw_timeout)
         except (TypeError, ValueError):
+            timeout = math.nan
+        if not (math.isfinite(timeout) and timeout > 0):
             raise InvalidArgumentError(
-                f"Invalid value {raw_timeout!r} for {timeout_from}: expected seconds, e.g. 60."
-            ) from None
+                f"Invalid value {raw_timeout!r} for {timeout_from}: expected a positive number of seconds, e.g. 60."
+            )
         try:
             name = model_name(model)
         except InvalidArgumentError as exc:
