@@ -143,6 +143,12 @@ EVAL_ASYNC_TIMEOUT = Setting(
     "Seconds an async predict_fn may take on one row before the row fails.",
 )
 
+EVAL_INTERRUPT_GRACE = Setting(
+    ("GENVER_EVAL_INTERRUPT_GRACE",),
+    "10",
+    "Seconds genai.evaluate lets running rows finish after a Ctrl-C (a second Ctrl-C stops at once).",
+)
+
 JUDGE_MODEL = Setting(
     ("GENVER_JUDGE_MODEL", "MLFLOW_GENAI_JUDGE_DEFAULT_MODEL"),
     "openai:/gpt-4.1-mini",

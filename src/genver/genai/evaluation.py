@@ -2,9 +2,9 @@
 
 Per call:
 
-* an **evaluation run** — the active run, else a new one ended at the end (``FINISHED`` or
-  ``FAILED``) — tagged ``mlflow.runType=genai_evaluate``, with the dataset (and the version) as
-  inputs;
+* an **evaluation run** — the active run, else a new one ended at the end (``FINISHED``,
+  ``FAILED``, or ``KILLED`` after a Ctrl-C) — tagged ``mlflow.runType=genai_evaluate``, with the
+  dataset (and the version) as inputs;
 * **one trace per row**: a root span ``predict`` around ``predict_fn`` (or the app's own root
   span when ``predict_fn`` is itself a ``@trace`` function), linked to ``model_id`` — active
   only while predicting, then the previous one is restored — with metadata
@@ -21,6 +21,11 @@ Per call:
 A row whose ``predict_fn`` raises, or a scorer that raises, is recorded, never fatal. A scorer
 that failed on some rows is not silent: one warning per scorer (``Scorer.failure_summary``; for a
 judge it names the endpoint and the setting that fixes it) is logged on ``genver.genai``.
+
+Ctrl-C stops it (``row_pool``): no new row starts, running rows get ``GENVER_EVAL_INTERRUPT_GRACE``
+seconds (a second Ctrl-C: none), then the run is ``KILLED``, tagged ``genver.eval.partial``, with
+the rows every scorer ran on stored and their metrics on the run only (not on the version), the
+finished rows' traces flushed, and the ``KeyboardInterrupt`` raised again.
 """
 
 from __future__ import annotations
@@ -30,12 +35,11 @@ import json
 import logging
 import uuid
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from genver.compare.stats import score_value
-from genver.config import EVAL_ASYNC_TIMEOUT, EVAL_MAX_WORKERS
+from genver.config import EVAL_ASYNC_TIMEOUT, EVAL_INTERRUPT_GRACE, EVAL_MAX_WORKERS
 from genver.entities import Assessment, AssessmentSource, AssessmentSourceType, Dataset
 from genver.exceptions import InvalidArgumentError
 from genver.genai.datasets import resolve_genver
@@ -46,9 +50,9 @@ from genver.genai.harness import (
     check_predict_fn,
     eval_data,
     predict_task,
-    run_rows,
     score_task,
 )
+from genver.genai.row_pool import Interrupt, RowRunner
 from genver.genai.scorers.base import Scorer, aggregate, validate_scorers
 from genver.ids import now_ms
 
@@ -72,6 +76,11 @@ MODEL_ID = "genver.model_id"
 ERROR_COUNT = "/error_count"
 
 _FLUSH_TIMEOUT = 120.0
+#: After a Ctrl-C, finished rows' traces get this long to be stored.
+_INTERRUPT_FLUSH_TIMEOUT = 10.0
+#: Tags of a run whose evaluation was interrupted (its status is KILLED).
+PARTIAL_TAG = "genver.eval.partial"
+COMPLETED_TAG = "genver.eval.completed_rows"
 _ASSESSMENT_BATCH = 1000
 
 
@@ -144,16 +153,26 @@ def evaluate(
             gv.client.set_tag(run_id, RUN_TYPE_TAG, RUN_TYPE)
         gv.client.log_inputs(run_id, datasets=[dataset], models=[linked] if linked else None)
         outcomes = [Outcome() for _ in ed.rows]
-        with _progress(len(ed.rows)) as advance, ThreadPoolExecutor(workers, "genver-eval") as pool:
-            scope = (
-                gv.activate_model(model, set_by_user=False) if model is not None else contextlib.nullcontext()
-            )
-            with scope:  # the version is active while predicting only (then the previous one)
-                run_rows(
-                    pool, predict_task(gv, ed, predict_fn, timeout), ed.rows, outcomes, advance("Predicting")
+        runner: RowRunner[EvalRow, Outcome] = RowRunner(
+            workers, grace=EVAL_INTERRUPT_GRACE.get_float(gv.environ)
+        )
+        try:
+            with _progress(len(ed.rows)) as advance:
+                scope = (
+                    gv.activate_model(model, set_by_user=False)
+                    if model is not None
+                    else contextlib.nullcontext()
                 )
-            gv.flush_trace_async_logging(timeout=_FLUSH_TIMEOUT)  # once, not per row
-            run_rows(pool, score_task(gv, ed, checked), ed.rows, outcomes, advance("Scoring"))
+                with scope:  # the version is active while predicting only (then the previous one)
+                    runner.run(
+                        predict_task(gv, ed, predict_fn, timeout), ed.rows, outcomes, advance("Predicting")
+                    )
+                gv.flush_trace_async_logging(timeout=_FLUSH_TIMEOUT)  # once, not per row
+                runner.run(score_task(gv, ed, checked), ed.rows, outcomes, advance("Scoring"), done=_scored)
+        except KeyboardInterrupt:
+            status = "KILLED"
+            _record_interrupted(gv, ed, outcomes, run_id, dataset, runner.interrupt)
+            raise
         _warn_failures(checked, outcomes)
         _store(gv, ed, outcomes, run_id, linked, dataset)
         metrics, errors = _aggregate(outcomes)
@@ -173,6 +192,48 @@ def evaluate(
     finally:
         if active is None:
             gv.end_run(status, run_id=run_id)
+
+
+# -- interrupted ---------------------------------------------------------------------------------------------
+def _scored(out: Outcome) -> None:
+    out.scored = True
+
+
+def _record_interrupted(
+    gv: Genver,
+    ed: EvalData,
+    outcomes: list[Outcome],
+    run_id: str,
+    dataset: Dataset,
+    interrupt: Interrupt | None,
+) -> None:
+    """After a Ctrl-C: the rows every scorer ran on are stored, their metrics logged on the run
+    only (tagged partial; never on the version, where compare and gate would read them as an
+    evaluation), and the traces of finished rows flushed, unless a second Ctrl-C said to stop."""
+    immediate = interrupt is not None and interrupt.immediate
+    done = [(row, out) for row, out in zip(ed.rows, outcomes, strict=True) if out.scored]
+    gv.client.set_tag(run_id, PARTIAL_TAG, "true")
+    gv.client.set_tag(run_id, COMPLETED_TAG, str(len(done)))
+    if not immediate:
+        gv.flush_trace_async_logging(timeout=_INTERRUPT_FLUSH_TIMEOUT)
+    if done:
+        part = EvalData([row for row, _ in done], ed.name, ed.digest, ed.dataset_id)
+        outs = [out for _, out in done]
+        _store(gv, part, outs, run_id, None, dataset)
+        metrics, _ = _aggregate(outs)
+        if metrics:
+            gv.log_metrics(metrics, run_id=run_id, dataset=dataset)
+    log.warning(
+        "Evaluation interrupted: run %s is KILLED with %d of %d rows scored (tag %s); its metrics "
+        "cover those rows only and are not logged on the version.%s",
+        run_id,
+        len(done),
+        len(outcomes),
+        PARTIAL_TAG,
+        f" {interrupt.still_running} rows were still running."
+        if interrupt and interrupt.still_running
+        else "",
+    )
 
 
 # -- recording ---------------------------------------------------------------------------------------------

@@ -14,11 +14,9 @@ ContextVar read per root span; no span processor, no second write of the trace).
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import logging
 from collections.abc import Callable, Mapping
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -177,6 +175,7 @@ class Outcome:
     feedbacks: list[Feedback] = field(default_factory=list)
     aggregations: dict[str, list[str]] = field(default_factory=dict)  # per feedback name
     failures: dict[str, AssessmentError] = field(default_factory=dict)  # per scorer: why it failed here
+    scored: bool = False  # every scorer ran on this row (an interrupted evaluation keeps these)
 
 
 # -- predicting ------------------------------------------------------------------------------------------
@@ -314,18 +313,3 @@ def score_task(gv: Genver, ed: EvalData, scorers: list[Scorer]) -> Callable[[Eva
                     out.failures.setdefault(s.name, fb.error)
 
     return task
-
-
-def run_rows(
-    pool: ThreadPoolExecutor,
-    task: Callable[[EvalRow, Outcome], None],
-    rows: list[EvalRow],
-    outcomes: list[Outcome],
-    advance: Callable[[], None],
-) -> None:
-    """Run ``task`` on every row in the pool, each in a copy of this context (so the evaluation
-    run and the version being evaluated reach the worker threads)."""
-    futures = [pool.submit(contextvars.copy_context().run, task, r, outcomes[i]) for i, r in enumerate(rows)]
-    for f in as_completed(futures):
-        f.result()
-        advance()
