@@ -95,6 +95,16 @@ delete_traces = _default.delete_traces
 get_trace_stats = _default.get_trace_stats
 get_trace_export_stats = _default.get_trace_export_stats
 set_model_prices = _default.set_model_prices
+set_trace_tag = _default.set_trace_tag
+delete_trace_tag = _default.delete_trace_tag
+# assessments (feedback and expectations on traces)
+log_assessment = _default.log_assessment
+log_feedback = _default.log_feedback
+log_expectation = _default.log_expectation
+get_assessment = _default.get_assessment
+update_assessment = _default.update_assessment
+delete_assessment = _default.delete_assessment
+override_feedback = _default.override_feedback
 
 __all__ = [
     "ActiveModel",
@@ -124,9 +134,11 @@ __all__ = [
     "create_experiment",
     "create_external_model",
     "data",
+    "delete_assessment",
     "delete_experiment",
     "delete_logged_model",
     "delete_logged_model_tag",
+    "delete_trace_tag",
     "delete_traces",
     "end_run",
     "entities",
@@ -135,6 +147,7 @@ __all__ = [
     "flush_trace_async_logging",
     "genai",
     "get_active_model_id",
+    "get_assessment",
     "get_current_active_span",
     "get_experiment",
     "get_experiment_by_name",
@@ -149,12 +162,16 @@ __all__ = [
     "is_tracking_uri_set",
     "last_active_run_id",
     "last_logged_model",
+    "log_assessment",
+    "log_expectation",
+    "log_feedback",
     "log_input",
     "log_metric",
     "log_metrics",
     "log_model_params",
     "log_param",
     "log_params",
+    "override_feedback",
     "search_experiments",
     "search_logged_models",
     "search_runs",
@@ -165,10 +182,12 @@ __all__ = [
     "set_model_prices",
     "set_tag",
     "set_tags",
+    "set_trace_tag",
     "set_tracking_uri",
     "start_run",
     "start_span",
     "trace",
+    "update_assessment",
     "update_current_trace",
 ]
 

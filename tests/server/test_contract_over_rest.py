@@ -34,6 +34,7 @@ MODULES = [
     "tests.store.test_traces",
     "tests.store.test_trace_outline",
     "tests.store.test_assessments",
+    "tests.store.test_assessment_updates",
     "tests.store.test_eval_datasets",
 ]
 # Tests that open the SQL engine or build a SqlStore themselves.

@@ -6,12 +6,25 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+import time
+import uuid
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from genver.client.base import ClientBase, check_filter, id_list, str_list
-from genver.entities import Assessment, PagedList, Span, Trace, TraceOutline, TraceStats
+from genver.entities import (
+    Assessment,
+    AssessmentSource,
+    Expectation,
+    Feedback,
+    PagedList,
+    Span,
+    Trace,
+    TraceOutline,
+    TraceStats,
+)
 from genver.entities import trace as keys
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search.parser import quote
@@ -171,18 +184,16 @@ class TracesClient(ClientBase):
         )
 
     # -- assessments -----------------------------------------------------------------------------
-    def log_assessment(self, trace_id: str, assessment: Assessment) -> Assessment:
-        """Store one assessment (feedback or expectation) on a trace and return it."""
-        if not isinstance(assessment, Assessment):
-            raise InvalidArgumentError(
-                f"Invalid assessment {assessment!r}: expected a genver.entities.Assessment."
-            )
-        if assessment.trace_id != trace_id:
-            raise InvalidArgumentError(
-                f"The assessment belongs to trace {assessment.trace_id!r}, not {trace_id!r}."
-            )
-        self._store.log_assessments([assessment])
-        return assessment
+    def log_assessment(self, trace_id: str, assessment: Assessment | Feedback | Expectation) -> Assessment:
+        """Store one assessment on a trace and return it as stored: a ``Feedback`` or an
+        ``Expectation`` (given a new ``a-<32 hex>`` id and the current time), or a complete
+        ``Assessment`` (stored as it is; idempotent per id).
+
+        >>> client.log_assessment(trace_id, Feedback(name="helpful", value=True))  # doctest: +SKIP
+        """
+        stored = to_assessment(trace_id, assessment)
+        self._store.log_assessments([stored])
+        return stored
 
     def log_assessments(self, assessments: Sequence[Assessment]) -> None:
         """Store many assessments in one transaction (idempotent per ``assessment_id``)."""
@@ -201,6 +212,91 @@ class TracesClient(ClientBase):
         """Assessments of these traces, or made by this evaluation run, optionally of one name;
         ordered by trace, then name, then creation time."""
         return self._store.get_assessments(trace_ids=trace_ids, run_id=run_id, name=name)
+
+    def update_assessment(
+        self, trace_id: str, assessment_id: str, assessment: Feedback | Expectation | Assessment
+    ) -> Assessment:
+        """Change an assessment in place, as MLflow does: name and value (and a feedback's error)
+        from ``assessment``, its rationale when it has one, metadata merged; source and span kept.
+        Returns the updated assessment (``last_update_time_ms`` stamped).
+
+        >>> client.update_assessment(trace_id, a.assessment_id, Feedback(name="helpful", value=False))  # doctest: +SKIP
+        """
+        update: Feedback | Expectation | None
+        if isinstance(assessment, Assessment):
+            update = assessment.feedback or assessment.expectation
+        else:
+            update = assessment
+        if not isinstance(update, (Feedback, Expectation)):
+            raise InvalidArgumentError(
+                f"Invalid assessment {assessment!r}: expected a Feedback or an Expectation with the new values."
+            )
+        update = dataclasses.replace(update, metadata=metadata_text(update.metadata))
+        return self._store.update_assessment(
+            check_id(trace_id, "trace_id"), check_id(assessment_id, "assessment_id"), update
+        )
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete an assessment of a trace (nothing happens if it is already gone); if it
+        overrode another, that one counts again (``valid``)."""
+        self._store.delete_assessment(
+            check_id(trace_id, "trace_id"), check_id(assessment_id, "assessment_id")
+        )
+
+
+def metadata_text(metadata: object) -> Any:
+    """Assessment metadata with its values as text, as MLflow sends them (``{"confidence": 0.95}``
+    is stored as ``"0.95"``); keys are checked by the store. Anything but a mapping is left for
+    the store to refuse by name."""
+    if not isinstance(metadata, Mapping):
+        return metadata
+    return {k: v if isinstance(v, str) else str(v) for k, v in metadata.items()}
+
+
+def new_assessment_id() -> str:
+    """``a-`` followed by 32 lowercase hex digits."""
+    return "a-" + uuid.uuid4().hex
+
+
+def to_assessment(trace_id: object, item: object, *, overrides: str | None = None) -> Assessment:
+    """``item`` as the ``Assessment`` to store on ``trace_id``: a ``Feedback`` or ``Expectation``
+    gets a new id and the current time; an ``Assessment`` must belong to that trace."""
+    tid = check_id(trace_id, "trace_id")
+    if isinstance(item, Assessment):
+        if item.trace_id != tid:
+            raise InvalidArgumentError(f"The assessment belongs to trace {item.trace_id!r}, not {tid!r}.")
+        return item
+    if not isinstance(item, (Feedback, Expectation)):
+        raise InvalidArgumentError(
+            f"Invalid assessment {item!r}: expected a genver.entities.Feedback, Expectation or Assessment."
+        )
+    if item.trace_id is not None and item.trace_id != tid:
+        raise InvalidArgumentError(
+            f"The {type(item).__name__.lower()} names trace {item.trace_id!r}, not {tid!r}."
+        )
+    source = item.source
+    if not isinstance(source, AssessmentSource):
+        raise InvalidArgumentError(
+            f"Invalid source {source!r}: expected an AssessmentSource, e.g. "
+            "AssessmentSource(source_type='HUMAN', source_id='ana@example.com')."
+        )
+    now = int(time.time() * 1000)
+    feedback = item if isinstance(item, Feedback) else None
+    return Assessment(
+        assessment_id=new_assessment_id(),
+        trace_id=tid,
+        name=item.name,
+        kind="feedback" if feedback is not None else "expectation",
+        value=item.value,
+        rationale=feedback.rationale if feedback is not None else None,
+        source=source,
+        error=feedback.error if feedback is not None else None,
+        metadata=metadata_text(item.metadata),
+        span_id=item.span_id,
+        create_time_ms=now,
+        last_update_time_ms=now,
+        overrides=overrides,
+    )
 
 
 def _text(value: Any) -> str:

@@ -197,6 +197,15 @@ class FluentBase:
             self._run_experiments.clear()  # a bound, not an LRU: runs are asked for again cheaply
         self._run_experiments[(self.get_tracking_uri(), run_id)] = experiment_id
 
+    # -- declared for the other topics; implemented in fluent/tracing.py --------------------------
+    def get_current_active_span(self) -> Any:
+        """The span the calling code runs in, or None."""
+        raise NotImplementedError
+
+    def flush_trace_async_logging(self, terminate: bool = False, timeout: float | None = 30.0) -> bool:
+        """Wait until every trace this instance finished is exported."""
+        raise NotImplementedError
+
     # -- declared for the other topics; implemented in fluent/models.py ---------------------------
     def get_active_model_id(self) -> str | None:
         """The id of the active version in this context, or None."""

@@ -27,6 +27,7 @@ from genver.entities import SpanType, Trace, TraceStats
 from genver.entities import trace as keys
 from genver.entities.paged_list import collect_pages
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
+from genver.fluent.assessments import on_stored_trace
 from genver.fluent.base import FluentBase, check_output_format
 from genver.tracing.decorator import make_trace
 
@@ -297,6 +298,32 @@ class TracingAPI(FluentBase):
         if state is not None:
             pending.state = str(state).upper()
 
+    def set_trace_tag(self, trace_id: str, key: str, value: Any) -> None:
+        """Set a tag on a trace: the one in progress (stored with it when it ends) or a stored
+        one (waiting once for this process's pending traces if it is not stored yet).
+
+        >>> with genver.start_span("span") as span:  # doctest: +SKIP
+        ...     genver.set_trace_tag(span.trace_id, "key", "value")
+        """
+        span = self.get_current_active_span()
+        if span is not None and span.trace_id == trace_id:
+            pending = span._pending
+            pending.tags = {**(pending.tags or {}), _key(key): _text(value, key)}
+            return
+        on_stored_trace(self, trace_id, lambda: self.client.set_trace_tag(trace_id, key, value))
+
+    def delete_trace_tag(self, trace_id: str, key: str) -> None:
+        """Remove a tag from the trace in progress or a stored trace; a key it does not have is
+        a ``NotFoundError``."""
+        span = self.get_current_active_span()
+        if span is not None and span.trace_id == trace_id:
+            pending = span._pending
+            if key not in (pending.tags or {}):
+                raise NotFoundError(f"No tag {key!r} on trace {trace_id!r}.")
+            pending.tags = {k: v for k, v in (pending.tags or {}).items() if k != key}
+            return
+        on_stored_trace(self, trace_id, lambda: self.client.delete_trace_tag(trace_id, key))
+
     def get_last_active_trace_id(self, thread_local: bool = False) -> str | None:
         """The id of the last trace that ended in this process."""
         rt = self._runtime
@@ -399,6 +426,12 @@ class TracingAPI(FluentBase):
         if flush:
             self.flush_trace_async_logging()
         return self.client.get_trace_stats(model_ids or None, experiment_ids or None, start_time, end_time)
+
+
+def _key(key: object) -> str:
+    if not isinstance(key, str) or not key:
+        raise InvalidArgumentError(f"Invalid tag key {key!r}: expected a non-empty string.")
+    return key
 
 
 def _text(value: Any, key: object) -> str:

@@ -97,6 +97,8 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("GET", "/api/v1/traces/{trace_id}/spans"): _R,
     ("PUT", "/api/v1/assessments"): _W,
     ("POST", "/api/v1/assessments/query"): _R,
+    ("PATCH", "/api/v1/assessments/{trace_id}/{assessment_id}"): _W,
+    ("DELETE", "/api/v1/assessments/{trace_id}/{assessment_id}"): _W,
     ("POST", "/api/v1/eval-datasets"): _W,
     ("POST", "/api/v1/eval-datasets/search"): _R,
     ("GET", "/api/v1/eval-datasets/{dataset_id}"): _R,

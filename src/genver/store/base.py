@@ -18,7 +18,9 @@ from genver.entities import (
     Dataset,
     DatasetRecord,
     EvaluationDataset,
+    Expectation,
     Experiment,
+    Feedback,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -291,7 +293,9 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def log_assessments(self, assessments: Sequence[Assessment]) -> None:
         """Store feedback and expectations on traces, in one transaction. Idempotent per
-        ``assessment_id``; every trace must exist (``NotFoundError`` names the first missing)."""
+        ``assessment_id``; every trace must exist (``NotFoundError`` names the first missing).
+        An assessment with ``overrides`` marks that assessment (of the same trace; else
+        ``NotFoundError``) ``valid=False``."""
 
     @abc.abstractmethod
     def get_assessments(
@@ -299,6 +303,21 @@ class Store(abc.ABC):
     ) -> list[Assessment]:
         """Assessments of these traces, or produced by this evaluation run, optionally of one
         name; ordered by trace, then name, then creation time."""
+
+    @abc.abstractmethod
+    def update_assessment(
+        self, trace_id: str, assessment_id: str, update: Feedback | Expectation
+    ) -> Assessment:
+        """Change an assessment in place, as MLflow does: name and value (and a feedback's error)
+        from ``update``, its rationale when it has one, metadata merged (``update``'s keys win);
+        source, span, run, creation time, ``valid`` and ``overrides`` kept; ``last_update_time_ms``
+        stamped. A Feedback cannot update an expectation nor the reverse (``InvalidArgumentError``);
+        an unknown trace or assessment is a ``NotFoundError``. Returns the updated assessment."""
+
+    @abc.abstractmethod
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        """Delete an assessment; one that is not there is a no-op (an unknown trace is a
+        ``NotFoundError``). If it overrode another, that one is valid again."""
 
     @abc.abstractmethod
     def create_eval_dataset(

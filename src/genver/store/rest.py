@@ -20,7 +20,9 @@ from genver import wire as w
 from genver.entities import (
     Assessment,
     Dataset,
+    Expectation,
     Experiment,
+    Feedback,
     LoggedModel,
     LoggedModelStatus,
     Metric,
@@ -412,3 +414,20 @@ class RestStore(RestEvalDatasets, RestComparisons, Store):
         body = request_model(w.GetAssessments, trace_ids=trace_ids, run_id=run_id, name=name)
         data = self._call("POST", "/assessments/query", body, idempotent=True)
         return [a.entity() for a in parse(w.AssessmentList, data).assessments]
+
+    def update_assessment(
+        self, trace_id: str, assessment_id: str, update: Feedback | Expectation
+    ) -> Assessment:
+        path = f"/assessments/{path_id(trace_id, 'trace id')}/{path_id(assessment_id, 'assessment id')}"
+        if not isinstance(update, (Feedback, Expectation)):
+            raise InvalidArgumentError(
+                f"Invalid assessment {update!r}: expected a Feedback or an Expectation with the new values."
+            )
+        body = request_model(w.UpdateAssessment, **w.UpdateAssessment.of(update).model_dump())
+        # the same values twice leave the same assessment (only its update time moves): retried
+        data = sent([update], [body], "update", lambda: self._call("PATCH", path, body, idempotent=True))
+        return parse(w.AssessmentW, data).entity()
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        path = f"/assessments/{path_id(trace_id, 'trace id')}/{path_id(assessment_id, 'assessment id')}"
+        self._call("DELETE", path, idempotent=True)  # deleting what is gone is a no-op

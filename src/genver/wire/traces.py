@@ -10,6 +10,8 @@ from genver.entities import (
     Assessment,
     AssessmentError,
     AssessmentSource,
+    Expectation,
+    Feedback,
     Span,
     SpanOutline,
     SpanStatusCode,
@@ -42,6 +44,7 @@ __all__ = [
     "TraceStatsQuery",
     "TraceStatsW",
     "TraceW",
+    "UpdateAssessment",
 ]
 
 
@@ -65,6 +68,9 @@ class AssessmentW(Wire):
     span_id: str | None = None
     run_id: str | None = None
     create_time_ms: Int64 = 0
+    last_update_time_ms: Int64 = 0
+    valid: bool = True
+    overrides: str | None = None
 
     @classmethod
     def of(cls, a: Assessment) -> AssessmentW:
@@ -83,6 +89,9 @@ class AssessmentW(Wire):
             span_id=a.span_id,
             run_id=a.run_id,
             create_time_ms=a.create_time_ms,
+            last_update_time_ms=a.last_update_time_ms,
+            valid=a.valid,
+            overrides=a.overrides,
         )
 
     def entity(self) -> Assessment:
@@ -99,6 +108,9 @@ class AssessmentW(Wire):
             span_id=self.span_id,
             run_id=self.run_id,
             create_time_ms=self.create_time_ms,
+            last_update_time_ms=self.last_update_time_ms,
+            valid=self.valid,
+            overrides=self.overrides,
         )
 
 
@@ -307,3 +319,45 @@ class GetAssessments(Wire):
 
 class AssessmentList(Wire):
     assessments: list[AssessmentW]
+
+
+class UpdateAssessment(Wire):
+    """The new values of an assessment (``PATCH /assessments/{trace_id}/{assessment_id}``): a
+    feedback's or an expectation's fields. Values are checked by the store, as locally."""
+
+    kind: str
+    name: Any
+    value: Any = None
+    rationale: Any = None
+    error_code: Any = None
+    error_message: Any = None
+    metadata: Any = {}
+
+    @classmethod
+    def of(cls, update: Feedback | Expectation) -> UpdateAssessment:
+        if isinstance(update, Feedback):
+            error = update.error
+            return cls(
+                kind="feedback",
+                name=update.name,
+                value=update.value,
+                rationale=update.rationale,
+                error_code=error.error_code if isinstance(error, AssessmentError) else error,
+                error_message=error.error_message if isinstance(error, AssessmentError) else None,
+                metadata=update.metadata,
+            )
+        return cls(kind="expectation", name=update.name, value=update.value, metadata=update.metadata)
+
+    def entity(self) -> Feedback | Expectation:
+        if self.kind == "feedback":
+            error = None if self.error_code is None else AssessmentError(self.error_code, self.error_message)
+            return Feedback(
+                name=self.name,
+                value=self.value,
+                rationale=self.rationale,
+                error=error,
+                metadata=self.metadata,
+            )
+        if self.kind == "expectation":
+            return Expectation(name=self.name, value=self.value, metadata=self.metadata)
+        raise InvalidArgumentError(f"Invalid kind {self.kind!r}: expected 'feedback' or 'expectation'.")

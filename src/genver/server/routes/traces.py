@@ -100,3 +100,18 @@ def log_assessments(body: w.LogAssessments, store: StoreDep) -> Response:
 def get_assessments(body: w.GetAssessments, store: StoreDep) -> Response:
     found = store.get_assessments(**body.model_dump())
     return out(w.AssessmentList(assessments=[w.AssessmentW.of(a) for a in found]))
+
+
+@assessments.patch("/{trace_id}/{assessment_id}", response_model=w.AssessmentW)
+def update_assessment(
+    trace_id: str, assessment_id: str, body: w.UpdateAssessment, store: StoreDep
+) -> Response:
+    """Change an assessment in place (name, value, error, rationale; metadata merged)."""
+    return out(w.AssessmentW.of(store.update_assessment(trace_id, assessment_id, body.entity())))
+
+
+@assessments.delete("/{trace_id}/{assessment_id}", status_code=204)
+def delete_assessment(trace_id: str, assessment_id: str, store: StoreDep) -> Response:
+    """Delete an assessment (a no-op when it is already gone); one it overrode is valid again."""
+    store.delete_assessment(trace_id, assessment_id)
+    return ok()

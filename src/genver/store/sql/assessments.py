@@ -11,22 +11,35 @@ exists, then upserts with one driver-level ``executemany``. Reads select on an i
 Traces load their assessments with ``load_assessments`` (one ``IN`` query per chunk of trace
 ids). Deleting a trace deletes its assessments; a trace stored again (a retried or re-spooled
 batch) keeps them: ``log_traces`` replaces the trace's row in place.
+
+As in MLflow: an assessment that ``overrides`` another marks that one ``valid = false`` in the
+same transaction (and deleting it restores the other); ``update_assessment`` changes one in place
+(name, value, error, rationale; metadata merged; source and span kept) and stamps
+``last_update_time_ms``; deleting an assessment that is not there does nothing.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import json.scanner
 import operator
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from typing import Any
+from typing import Any, NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
-from genver.entities import Assessment, AssessmentError, AssessmentSource
+from genver.entities import (
+    Assessment,
+    AssessmentError,
+    AssessmentSource,
+    AssessmentSourceType,
+    Expectation,
+    Feedback,
+)
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
@@ -61,11 +74,19 @@ COLUMNS = (
     "span_id",
     "metadata",
     "create_time_ms",
+    "last_update_time_ms",
+    "valid",
+    "overrides",
 )
+# What an upsert of an id already stored replaces: not ``valid``, which only an override (or the
+# deletion of the overriding assessment) changes, so a retried batch cannot revive an overridden one.
+_UPDATED = tuple(c for c in COLUMNS[1:] if c != "valid")
 _SELECT = sa.select(*(_A.c[c] for c in COLUMNS))
 _IDS: sa.BindParameter[list[str]] = sa.bindparam("ids", expanding=True)
 _BY_TRACES = _SELECT.where(_A.c.trace_id.in_(_IDS))
 _TRACES_FOUND = sa.select(_T.c.trace_id).where(_T.c.trace_id.in_(_IDS))
+_ONE = _SELECT.where(_A.c.trace_id == sa.bindparam("tid"), _A.c.assessment_id == sa.bindparam("aid"))
+_TRACE_EXISTS = sa.select(_T.c.trace_id).where(_T.c.trace_id == sa.bindparam("tid"))
 
 # The C scanner json.loads ends in, called directly: the JSON is our own (about half of
 # json.loads' time on the small values scorers return).
@@ -104,6 +125,9 @@ class AssessmentsMixin(SqlBase):
                     raise NotFoundError(f"Trace with ID {tid!r} not found.")
             # Driver-level executemany: the rows are already plain str/int/None tuples.
             conn.exec_driver_sql(sql, rows)
+            for row in rows:
+                if row[16] is not None:
+                    _mark(conn, row[1], row[16], valid=False, required=True)
 
         try:
             self._write(write)
@@ -144,6 +168,110 @@ class AssessmentsMixin(SqlBase):
         rows.sort(key=_SORT_KEY)
         return decode_assessments(rows)
 
+    def update_assessment(
+        self, trace_id: str, assessment_id: str, update: Feedback | Expectation
+    ) -> Assessment:
+        check_trace_id(trace_id)
+        _check_assessment_id(assessment_id)
+        if not isinstance(update, (Feedback, Expectation)):
+            raise InvalidArgumentError(
+                f"Invalid assessment {update!r}: expected a Feedback or an Expectation with the new values."
+            )
+        kind = "feedback" if isinstance(update, Feedback) else "expectation"
+        # Checked before the transaction: what the update carries, on a stand-in assessment.
+        assessment_row(_updated(_stand_in(trace_id, assessment_id, kind), update, 0), 0)
+
+        def write(conn: Connection) -> Assessment:
+            found = conn.execute(_ONE, {"tid": trace_id, "aid": assessment_id}).first()
+            if found is None:
+                _missing(conn, trace_id, assessment_id)
+            (old,) = decode_assessments([found])
+            if old.kind != kind:
+                raise InvalidArgumentError(
+                    f"Cannot update {old.kind} {assessment_id!r} with {'a' if kind == 'feedback' else 'an'} "
+                    f"{type(update).__name__}: pass {'a Feedback' if old.kind == 'feedback' else 'an Expectation'}."
+                )
+            new = _updated(old, update, self._clock())
+            values = dict(zip(COLUMNS, assessment_row(new, 0), strict=True))
+            conn.execute(
+                _A.update()
+                .where(_A.c.trace_id == trace_id, _A.c.assessment_id == assessment_id)
+                .values({c: values[c] for c in _UPDATED})
+            )
+            return new
+
+        return self._write(write)
+
+    def delete_assessment(self, trace_id: str, assessment_id: str) -> None:
+        check_trace_id(trace_id)
+        _check_assessment_id(assessment_id)
+
+        def write(conn: Connection) -> None:
+            if conn.execute(_TRACE_EXISTS, {"tid": trace_id}).first() is None:
+                raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
+            where = (_A.c.trace_id == trace_id, _A.c.assessment_id == assessment_id)
+            overrides = conn.execute(sa.select(_A.c.overrides).where(*where)).first()
+            if overrides is None:
+                return  # already gone: deleting is idempotent, as in MLflow
+            conn.execute(_A.delete().where(*where))
+            if overrides[0] is not None:  # the assessment it overrode counts again
+                _mark(conn, trace_id, overrides[0], valid=True, required=False)
+
+        self._write(write)
+
+
+def _mark(conn: Connection, trace_id: str, assessment_id: str, *, valid: bool, required: bool) -> None:
+    done = conn.execute(
+        _A.update().where(_A.c.trace_id == trace_id, _A.c.assessment_id == assessment_id).values(valid=valid)
+    )
+    if required and done.rowcount == 0:
+        raise NotFoundError(
+            f"Assessment {assessment_id!r} to override not found on trace {trace_id!r}: an assessment "
+            "can only override one of the same trace."
+        )
+
+
+def _missing(conn: Connection, trace_id: str, assessment_id: str) -> NoReturn:
+    if conn.execute(_TRACE_EXISTS, {"tid": trace_id}).first() is None:
+        raise NotFoundError(f"Trace with ID {trace_id!r} not found.")
+    raise NotFoundError(f"Assessment {assessment_id!r} not found on trace {trace_id!r}.")
+
+
+def _stand_in(trace_id: str, assessment_id: str, kind: str) -> Assessment:
+    return Assessment(assessment_id=assessment_id, trace_id=trace_id, name="x", kind=kind, value=None)
+
+
+def _updated(old: Assessment, update: Feedback | Expectation, now: int) -> Assessment:
+    """``old`` updated as MLflow's ``update_assessment`` does: name and value (and a feedback's
+    error) from ``update``; its rationale when it has one; metadata merged, ``update``'s winning;
+    source, span, run, creation time, ``valid`` and ``overrides`` kept."""
+    metadata = update.metadata
+    if isinstance(metadata, Mapping):
+        metadata = {**old.metadata, **metadata}
+    rationale = old.rationale
+    error = old.error
+    if isinstance(update, Feedback):
+        error = update.error
+        if update.rationale is not None:
+            rationale = update.rationale
+    return dataclasses.replace(
+        old,
+        name=update.name,
+        value=update.value,
+        error=error,
+        rationale=rationale,
+        metadata=metadata,
+        last_update_time_ms=now,
+    )
+
+
+def _check_assessment_id(value: object) -> str:
+    if not isinstance(value, str) or not _ASSESSMENT_ID.fullmatch(value):
+        raise InvalidArgumentError(
+            f"Invalid assessment id {value!r}: expected 'a-' followed by 32 lowercase hex digits."
+        )
+    return value
+
 
 # -- writing --------------------------------------------------------------------------------------------
 def assessment_row(a: object, now: int) -> tuple[Any, ...]:
@@ -151,11 +279,7 @@ def assessment_row(a: object, now: int) -> tuple[Any, ...]:
     0 (unset) becomes ``now``."""
     if not isinstance(a, Assessment):
         raise InvalidArgumentError(f"Invalid assessment {a!r}: expected an Assessment.")
-    aid = a.assessment_id
-    if not isinstance(aid, str) or not _ASSESSMENT_ID.fullmatch(aid):
-        raise InvalidArgumentError(
-            f"Invalid assessment id {aid!r}: expected 'a-' followed by 32 lowercase hex digits."
-        )
+    aid = _check_assessment_id(a.assessment_id)
     where = f"assessment {aid!r}"
     trace_id = a.trace_id
     if not isinstance(trace_id, str) or not trace_id:
@@ -175,6 +299,11 @@ def assessment_row(a: object, now: int) -> tuple[Any, ...]:
     if not isinstance(source, AssessmentSource):
         raise InvalidArgumentError(f"Invalid source {source!r} of {where}: expected an AssessmentSource.")
     source_type = _short(source.source_type, "source type", where, _MAX_SOURCE_TYPE, required=True)
+    if source_type not in AssessmentSourceType.ALL:
+        raise InvalidArgumentError(
+            f"Invalid source type {source_type!r} of {where}: expected one of "
+            f"{', '.join(AssessmentSourceType.ALL)} (any case)."
+        )
     source_id = _short(source.source_id, "source id", where, _MAX_SHORT, required=False)
     error = a.error
     error_code = error_message = None
@@ -185,11 +314,21 @@ def assessment_row(a: object, now: int) -> tuple[Any, ...]:
             )
         error_code = _short(error.error_code, "error code", where, _MAX_SHORT, required=True)
         error_message = _text(error.error_message, "error message", where)
-    create_time = a.create_time_ms
-    if isinstance(create_time, bool) or not isinstance(create_time, int) or not 0 <= create_time <= _INT64:
-        raise InvalidArgumentError(
-            f"Invalid create_time_ms {create_time!r} of {where}: expected milliseconds since the epoch."
-        )
+    create_time = _millis(a.create_time_ms, "create_time_ms", where) or now
+    update_time = _millis(a.last_update_time_ms, "last_update_time_ms", where)
+    if not isinstance(a.valid, bool):
+        raise InvalidArgumentError(f"Invalid valid {a.valid!r} of {where}: expected True or False.")
+    overrides = a.overrides
+    if overrides is not None:
+        if not isinstance(overrides, str) or not _ASSESSMENT_ID.fullmatch(overrides):
+            raise InvalidArgumentError(
+                f"Invalid overrides {overrides!r} of {where}: expected None or the id of the assessment "
+                "it overrides ('a-' followed by 32 lowercase hex digits)."
+            )
+        if overrides == aid:
+            raise InvalidArgumentError(
+                f"Invalid overrides {overrides!r} of {where}: it cannot override itself."
+            )
     return (
         aid,
         trace_id,
@@ -204,8 +343,19 @@ def assessment_row(a: object, now: int) -> tuple[Any, ...]:
         error_message,
         _optional_id(a.span_id, "span id", where, _MAX_SPAN_ID),
         _metadata_json(a.metadata, where),
-        create_time or now,
+        create_time,
+        update_time,
+        a.valid,
+        overrides,
     )
+
+
+def _millis(value: object, what: str, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _INT64:
+        raise InvalidArgumentError(
+            f"Invalid {what} {value!r} of {where}: expected milliseconds since the epoch."
+        )
+    return value
 
 
 def _value_json(value: Any, name: str, where: str) -> str | None:
@@ -282,7 +432,7 @@ def _upsert_sql(dialect: sa.Dialect) -> str:
         quote = dialect.identifier_preparer.quote
         mark = "?" if dialect.paramstyle == "qmark" else "%s"
         names = ", ".join(quote(c) for c in COLUMNS)
-        update = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in COLUMNS[1:])
+        update = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in _UPDATED)
         sql = _UPSERTS[key] = (
             f"INSERT INTO {quote(_A.name)} ({names}) VALUES ({', '.join(mark for _ in COLUMNS)}) "
             f"ON CONFLICT ({quote('assessment_id')}) DO UPDATE SET {update}"
@@ -298,7 +448,11 @@ def decode_assessments(rows: Sequence[Sequence[Any]]) -> list[Assessment]:
     append = out.append
     values: dict[str, Any] = {}  # decoded immutable values by their JSON text: scorers repeat them
     shareable = _SHAREABLE
-    for aid, tid, run_id, name, kind, value, rationale, stype, sid, ecode, emsg, span_id, meta, ctime in rows:
+    for row in rows:
+        aid, tid, run_id, name, kind, value, rationale, stype, sid, ecode, emsg, span_id, meta, ctime = row[
+            :14
+        ]
+        utime, valid, overrides = row[14:17]
         source = sources.get((stype, sid))
         if source is None:
             source = sources[(stype, sid)] = AssessmentSource(stype, sid)
@@ -323,6 +477,9 @@ def decode_assessments(rows: Sequence[Sequence[Any]]) -> list[Assessment]:
                 span_id=span_id,
                 run_id=run_id,
                 create_time_ms=ctime,
+                last_update_time_ms=utime or 0,
+                valid=bool(valid),
+                overrides=overrides,
             )
         )
     return out

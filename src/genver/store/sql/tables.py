@@ -317,6 +317,10 @@ assessments = sa.Table(
     sa.Column("span_id", sa.String(32)),
     sa.Column("metadata", sa.Text),
     sa.Column("create_time_ms", sa.BigInteger, nullable=False),
+    # Revision 0006: updates and overrides (NULL last update: never set, read as 0).
+    sa.Column("last_update_time_ms", sa.BigInteger),
+    sa.Column("valid", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("overrides", sa.String(64)),
     # Both lead with the column a read selects on (a trace's assessments when traces are loaded,
     # an evaluation run's for comparisons), so each read is one index range.
     sa.Index("ix_assessments_trace_name", "trace_id", "name"),
@@ -354,4 +358,8 @@ eval_dataset_records = sa.Table(
     sa.Column("expectations", sa.Text),
     sa.Column("tags", sa.Text),
     sa.Column("source_trace_id", sa.String(64)),
+    # Revision 0006: outputs (JSON text) and the record's times (NULL on records added before).
+    sa.Column("outputs", sa.Text),
+    sa.Column("created_time", sa.BigInteger),
+    sa.Column("last_update_time", sa.BigInteger),
 )
