@@ -84,6 +84,17 @@ def gate_command(
     experiment: ExperimentOption = None,
     dataset: DatasetOption = None,
     confidence: ConfidenceOption = 0.95,
+    min_rows: Annotated[
+        int | None,
+        typer.Option(min=1, help="A check on fewer paired rows than this is inconclusive."),
+    ] = None,
+    fail_when_inconclusive: Annotated[
+        bool,
+        typer.Option(
+            "--fail-when-inconclusive",
+            help="Fail a check that passed on too few rows to see a regression of its threshold.",
+        ),
+    ] = False,
     fmt: FormatOption = "table",
     tracking_uri: UriOption = None,
 ) -> None:
@@ -109,6 +120,8 @@ def gate_command(
             experiment_id=exp_id,
             dataset=dataset,
             confidence=confidence,
+            min_rows=min_rows,
+            fail_when_inconclusive=fail_when_inconclusive,
             genver=gv,
         )
     except (InvalidArgumentError, NotFoundError) as exc:
@@ -118,8 +131,16 @@ def gate_command(
         console.print(gate_renderable(result))
         for check in result.checks:  # one unwrapped line per check, easy to grep in a CI log
             word, style = ("passed", "") if check.passed else ("FAILED", "red")
+            if check.passed and check.inconclusive:
+                word, style = ("INCONCLUSIVE (passed)", "yellow")
             console.print(Text(f"{word} {check.metric}: {check.reason}", style=style), soft_wrap=True)
-        console.print("[green]Gate passed.[/]" if result.passed else "[bold red]Gate failed.[/]")
+        if result.passed and result.inconclusive:
+            console.print(
+                f"[green]Gate passed[/], [yellow]but {len(result.inconclusive)} check(s) rest on too few rows "
+                "to tell[/]: evaluate on more rows, or add --fail-when-inconclusive to fail closed."
+            )
+        else:
+            console.print("[green]Gate passed.[/]" if result.passed else "[bold red]Gate failed.[/]")
     else:  # stdout stays pure JSON / Markdown; why it failed goes to stderr
         typer.echo(
             json.dumps(result.to_dict(), indent=2) if fmt == "json" else result.to_markdown(),
@@ -127,6 +148,9 @@ def gate_command(
         )
         for check in result.failures:
             typer.echo(f"FAILED {check.metric}: {check.reason}", err=True)
+        for check in result.inconclusive:
+            if check.passed:
+                typer.echo(f"INCONCLUSIVE (passed) {check.metric}: {check.reason}", err=True)
     if not result.passed:
         raise typer.Exit(1)
 

@@ -29,7 +29,15 @@ from typing import Any
 
 from genver.client import GenverClient
 from genver.client.refs import resolve_models
-from genver.compare.gating import GateCheck, GateResult, Threshold, parse_threshold, run_checks
+from genver.compare.gating import (
+    GateCheck,
+    GateResult,
+    Threshold,
+    apply_evidence,
+    check_min_rows,
+    parse_threshold,
+    run_checks,
+)
 from genver.compare.metric_rows import Choice, choose_datasets, delta, latest_metrics, metric_rows
 from genver.compare.result import CodeDiff, Comparison, GitState, MetricRow, ValueDiff, VersionInfo
 from genver.compare.stats import check_confidence, check_resamples
@@ -131,6 +139,8 @@ def gate(
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int | None = 0,
+    min_rows: int | None = None,
+    fail_when_inconclusive: bool = False,
 ) -> GateResult:
     """Check a candidate version against a baseline; ``passed`` is False when a regression beyond a
     threshold is statistically significant (paired bootstrap CI entirely beyond it) or, where no
@@ -141,7 +151,9 @@ def gate(
     baseline). Metrics are named by scorer (``exact``), full name (``exact/mean``) or trace
     statistic (``p50_latency``, ``p95_latency``, ``p99_latency``, ``error_rate``,
     ``cost_per_request``, ``tokens_per_request``). The gate fails closed: a metric one of the two
-    versions lacks, or metrics taken from different datasets, fail their check.
+    versions lacks, or metrics taken from different datasets, fail their check. A check that
+    passed on too few paired rows to see a regression of its threshold (or on fewer than
+    ``min_rows``) is ``inconclusive``: a warning, or a failure with ``fail_when_inconclusive``.
 
     >>> result = gate(GenverClient(), "agent-v1", "agent-v2", max_drop={"exact": 0.02},
     ...               max_increase={"p95_latency": "10%"})  # doctest: +SKIP
@@ -160,14 +172,22 @@ def gate(
         wanted.extend((str(name), direction, parse_threshold(value, name)) for name, value in given.items())
     if not wanted:
         raise InvalidArgumentError("gate needs at least one threshold in max_drop or max_increase.")
+    check_min_rows(min_rows)
     check_confidence(confidence)
     check_resamples(n_resamples)
     query = _query((baseline, candidate), experiment_id, dataset, confidence, n_resamples, seed)
     query["max_drop"] = [f"{name}={t.text}" for name, d, t in wanted if d == "drop"]
     query["max_increase"] = [f"{name}={t.text}" for name, d, t in wanted if d == "increase"]
+    trace_names = [name for name, _, _ in TRACE_STATS]
+
+    def weigh(result: GateResult) -> GateResult:
+        return apply_evidence(
+            result, min_rows=min_rows, fail_when_inconclusive=fail_when_inconclusive, trace_names=trace_names
+        )
+
     served = client.served_comparison("gate", query)
     if served is not None:
-        return GateResult.from_dict(served)
+        return weigh(GateResult.from_dict(served))
     comparison = compare_models(
         client,
         baseline,
@@ -179,7 +199,7 @@ def gate(
         seed=seed,
         code_diffs=False,  # the gate checks numbers only
     )
-    return run_checks(comparison, wanted, trace_names=[name for name, _, _ in TRACE_STATS])
+    return weigh(run_checks(comparison, wanted, trace_names=trace_names))
 
 
 def _query(

@@ -10,6 +10,15 @@ The gate fails closed: a metric missing on either version, versions evaluated on
 datasets, or a version without traces fail the check with a reason, never pass silently. So does
 a scorer metric whose latest evaluation failed on some rows (``<scorer>/error_count`` above 0 on
 either version, e.g. a judge that could not reach its model): its value leaves those rows out.
+
+**Evidence.** A check that passed on too few paired rows to see a regression of its threshold is
+``inconclusive``: the CI of the change still reaches beyond the threshold (a 50 % drop on two
+rows "passes" only because two rows cannot show it), or it rests on fewer than ``min_rows``
+paired rows. Its ``min_detectable`` is the smallest regression this sample could have shown as
+significant: the threshold plus the CI's half-width. An inconclusive check passes with a warning,
+or fails with ``fail_when_inconclusive`` (``--fail-when-inconclusive``), so a CI job can fail
+closed. ``apply_evidence`` decides this from a result's own numbers, so a result computed by a
+server is judged the same way.
 """
 
 from __future__ import annotations
@@ -23,7 +32,15 @@ from typing import Any
 from genver.compare.result import Comparison, MetricRow, VersionInfo, dataset_label, fmt_number, md_cell
 from genver.exceptions import InvalidArgumentError
 
-__all__ = ["GateCheck", "GateResult", "Threshold", "parse_threshold", "resolve_metric", "run_checks"]
+__all__ = [
+    "GateCheck",
+    "GateResult",
+    "Threshold",
+    "apply_evidence",
+    "parse_threshold",
+    "resolve_metric",
+    "run_checks",
+]
 
 #: Suffix of the metric ``genai.evaluate`` logs with the rows a scorer failed on.
 ERROR_COUNT = "/error_count"
@@ -80,6 +97,10 @@ class GateCheck:
     significant: bool | None
     passed: bool
     reason: str
+    #: Passed, but on too few paired rows to see a regression of the threshold (module docstring).
+    inconclusive: bool = False
+    #: The smallest regression this sample could have shown as significant (None: no per-row CI).
+    min_detectable: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -96,6 +117,8 @@ class GateCheck:
             "significant": self.significant,
             "passed": self.passed,
             "reason": self.reason,
+            "inconclusive": self.inconclusive,
+            "min_detectable": self.min_detectable,
         }
 
     @classmethod
@@ -119,6 +142,10 @@ class GateResult:
     @property
     def failures(self) -> list[GateCheck]:
         return [c for c in self.checks if not c.passed]
+
+    @property
+    def inconclusive(self) -> list[GateCheck]:
+        return [c for c in self.checks if c.inconclusive]
 
     def __bool__(self) -> bool:
         return self.passed
@@ -162,13 +189,15 @@ class GateResult:
             "|---|---|---|---|---|---|---|---|",
         ]
         for c in self.checks:
+            mark = "✅" if c.passed else "❌"
+            mark = "⚠️ inconclusive" if c.passed and c.inconclusive else mark
             ci = (
                 "—"
                 if c.ci is None
                 else f"[{fmt_number(c.ci[0], signed=True)}, {fmt_number(c.ci[1], signed=True)}]"
             )
             cells = [
-                "✅" if c.passed else "❌",
+                mark,
                 f"`{c.metric}`",
                 fmt_number(c.baseline),
                 fmt_number(c.candidate),
@@ -349,4 +378,85 @@ def _judge(
         significant=significant,
         passed=passed,
         reason=reason,
+    )
+
+
+def apply_evidence(
+    result: GateResult,
+    *,
+    min_rows: int | None = None,
+    fail_when_inconclusive: bool = False,
+    trace_names: Sequence[str] = (),
+) -> GateResult:
+    """``result`` with each check's ``inconclusive`` and ``min_detectable`` decided from its own
+    numbers (see the module docstring) and, with ``fail_when_inconclusive``, inconclusive checks
+    failed. Checks on trace statistics (``trace_names``) have no paired rows and are left alone."""
+    check_min_rows(min_rows)
+    checks = tuple(
+        _evidence(c, min_rows, fail_when_inconclusive, c.metric in trace_names) for c in result.checks
+    )
+    notes = list(result.notes)
+    weak = [c for c in checks if c.inconclusive]
+    if weak:
+        notes.append(
+            f"{len(weak)} check{'s' if len(weak) != 1 else ''} rest{'s' if len(weak) == 1 else ''} on too few "
+            f"paired rows to see a regression of the threshold ({', '.join(c.metric for c in weak)}): "
+            + (
+                "failed (fail_when_inconclusive)."
+                if fail_when_inconclusive
+                else "passed with a warning; "
+                "evaluate on more rows, or pass --fail-when-inconclusive to fail closed."
+            )
+        )
+    return GateResult(
+        passed=all(c.passed for c in checks),
+        baseline=result.baseline,
+        candidate=result.candidate,
+        checks=checks,
+        confidence=result.confidence,
+        notes=tuple(dict.fromkeys(notes)),
+        comparison=result.comparison,
+    )
+
+
+def check_min_rows(min_rows: object) -> None:
+    if min_rows is not None and (isinstance(min_rows, bool) or not isinstance(min_rows, int) or min_rows < 1):
+        raise InvalidArgumentError(f"Invalid min_rows {min_rows!r}: expected a positive integer.")
+
+
+def _evidence(c: GateCheck, min_rows: int | None, fail: bool, is_trace: bool) -> GateCheck:
+    if is_trace or c.limit is None or c.baseline is None or c.candidate is None:
+        return c  # failed closed before any numbers, or a trace statistic: nothing to weigh
+    reason = c.reason.split("; inconclusive: ", 1)[0].removeprefix("inconclusive (fail_when_inconclusive): ")
+    mdd: float | None = None
+    weak: list[str] = []
+    if c.ci is not None:
+        low, high = c.ci
+        mdd = c.limit + (high - low) / 2
+        worst = low if c.direction == "drop" else high  # the CI end furthest into regression
+        sign = -1.0 if c.direction == "drop" else 1.0
+        eps = 1e-9 * max(1.0, abs(c.limit), abs(c.baseline))
+        if c.significant is False and sign * worst > c.limit + eps:
+            weak.append(
+                f"with {c.n_pairs} paired row{'s' if c.n_pairs != 1 else ''} only a {c.direction} of more than "
+                f"{fmt_number(mdd)} could be detected (the threshold is {fmt_number(c.limit)})"
+            )
+    if min_rows is not None and (c.n_pairs or 0) < min_rows:
+        have = "no per-row scores" if c.n_pairs is None else f"{c.n_pairs} paired rows"
+        weak.append(f"{have}, fewer than min_rows={min_rows}")
+    inconclusive = bool(weak) and c.passed
+    if inconclusive:
+        reason = f"{reason}; inconclusive: {'; '.join(weak)}"
+    passed = c.passed
+    if inconclusive and fail:
+        passed = False
+        reason = f"inconclusive (fail_when_inconclusive): {reason}"
+    return GateCheck(
+        **{
+            **{f: getattr(c, f) for f in GateCheck.__dataclass_fields__},
+            "passed": passed,
+            "reason": reason,
+            "inconclusive": inconclusive,
+            "min_detectable": mdd,
+        }
     )

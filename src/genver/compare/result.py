@@ -237,6 +237,8 @@ class MetricRow:
                 f" {mark}{verdict}, {boot.confidence:.0%} CI [{fmt_number(boot.low, signed=True)}, "
                 f"{fmt_number(boot.high, signed=True)}] n={boot.n}"
             )
+            if boot.inconclusive:
+                text += f" ⚠ inconclusive: too few rows, a change under ±{fmt_number(boot.min_detectable)} cannot show"
         return text
 
 

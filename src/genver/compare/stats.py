@@ -70,6 +70,10 @@ def lower_is_better(metric: str) -> bool:
     return bool(_LOWER_IS_BETTER.search(metric.lower()))
 
 
+#: A "no change" verdict on fewer paired rows than this is flagged ``inconclusive``.
+MIN_PAIRS = 10
+
+
 def verdict(low: float, high: float, *, higher_is_better: bool = True) -> str:
     """``better`` / ``worse`` when the confidence interval of (candidate − baseline) excludes 0."""
     if low > 0:
@@ -94,6 +98,16 @@ class PairedBootstrap:
     n_resamples: int
     verdict: str
 
+    @property
+    def min_detectable(self) -> float:
+        """The CI's half-width: a mean change smaller than this could not show at this sample."""
+        return (self.high - self.low) / 2
+
+    @property
+    def inconclusive(self) -> bool:
+        """ "No change" on fewer than ``MIN_PAIRS`` paired rows: too few rows to say so."""
+        return self.verdict == NO_CHANGE and self.n < MIN_PAIRS
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "n": self.n,
@@ -105,6 +119,8 @@ class PairedBootstrap:
             "confidence": self.confidence,
             "n_resamples": self.n_resamples,
             "verdict": self.verdict,
+            "min_detectable": self.min_detectable,
+            "inconclusive": self.inconclusive,
         }
 
     @classmethod

@@ -67,12 +67,16 @@ def gate(
     confidence: float = 0.95,
     n_resamples: int = 2000,
     seed: int | None = 0,
+    min_rows: int | None = None,
+    fail_when_inconclusive: bool = False,
     genver: Genver | None = None,
     client: GenverClient | None = None,
 ) -> GateResult:
     """Check a candidate version against a baseline (``genver.compare.core.gate``): ``passed`` is
     False when a regression beyond a threshold is significant (per-row scores) or its point
-    estimate is beyond it (no per-row scores); a missing metric fails closed.
+    estimate is beyond it (no per-row scores); a missing metric fails closed. A check that passed
+    on too few paired rows to see its threshold (or fewer than ``min_rows``) is ``inconclusive``:
+    a warning, or a failure with ``fail_when_inconclusive=True``.
 
     >>> result = gate("agent-v1", "agent-v2", max_drop={"exact": 0.02},
     ...               max_increase={"p95_latency": "10%"})  # doctest: +SKIP
@@ -91,6 +95,8 @@ def gate(
         confidence=confidence,
         n_resamples=n_resamples,
         seed=seed,
+        min_rows=min_rows,
+        fail_when_inconclusive=fail_when_inconclusive,
     )
 
 
