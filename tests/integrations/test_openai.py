@@ -311,3 +311,34 @@ def test_threads_each_get_their_own_trace(mlflow: Any, client: openai.OpenAI) ->
         (llm,) = spans_of(trace, SpanType.CHAT_MODEL)
         assert llm.parent_id == root.span_id
         assert llm.inputs["messages"][0]["content"] == f"question {root.inputs['i']}"
+
+
+def test_a_dropped_stream_ends_its_span(mlflow: Any, client: openai.OpenAI) -> None:
+    import gc
+
+    mlflow.openai.autolog()
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, stream=True)
+    assert next(stream).choices[0].delta.role == "assistant"
+    del stream  # neither consumed nor closed: the span ends when the stream is collected
+    gc.collect()
+    (span,) = only_trace(mlflow).data.spans
+    assert span.status.status_code is SpanStatusCode.OK
+    assert span.outputs["choices"][0]["message"]["role"] == "assistant"
+
+
+def test_async_stream_closed_early(mlflow: Any, aclient: openai.AsyncOpenAI) -> None:
+    mlflow.openai.autolog()
+
+    async def first_chunk() -> str:
+        async with await aclient.chat.completions.create(
+            model="gpt-4o-mini", messages=QUESTION, stream=True
+        ) as stream:
+            async for chunk in stream:
+                role = chunk.choices[0].delta.role
+                break
+        await aclient.close()
+        return str(role)
+
+    assert asyncio.run(first_chunk()) == "assistant"
+    (span,) = only_trace(mlflow).data.spans
+    assert span.name == "AsyncCompletions" and span.status.status_code is SpanStatusCode.OK
