@@ -413,7 +413,7 @@ def test_backtick_key_round_trip(key: str) -> None:
 # Valid ASTs -> text -> AST.
 
 _STRING_ATTRS = [a for a, t in LOGGED_MODELS.attributes.items() if t == "string"]
-_NUMBER_ATTRS = [a for a, t in LOGGED_MODELS.attributes.items() if t == "number"]
+_NUMBER_ATTRS = [a for a, t in LOGGED_MODELS.attributes.items() if t in ("number", "time")]
 _FLOATS = st.floats(allow_nan=False, allow_infinity=False)
 
 

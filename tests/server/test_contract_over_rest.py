@@ -35,6 +35,7 @@ MODULES = [
     "tests.store.test_trace_outline",
     "tests.store.test_assessments",
     "tests.store.test_assessment_updates",
+    "tests.store.test_trace_time_filters",
     "tests.store.test_eval_datasets",
 ]
 # Tests that open the SQL engine or build a SqlStore themselves.
@@ -42,7 +43,7 @@ SQL_ONLY = (".engine", "SqlStore(")
 # Helpers that take a store and need the SQL one behind the server.
 ROW_COUNTERS = ("count_rows", "all_counts", "counts", "table_counts")
 # Module fixtures the tests use; two modules may define one of the same name ("corpus").
-FIXTURES = ("corpus", "scored")
+FIXTURES = ("corpus", "scored", "timed")
 
 
 def _module_fixture(name: str) -> Any:

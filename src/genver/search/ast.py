@@ -18,7 +18,9 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["attribute", "param", "tag", "metric", "metadata", "span"]
-ValueType = Literal["string", "number"]
+#: ``time``: a number of milliseconds since the epoch, or an ISO-8601 date-time string (UTC unless
+#: it carries an offset) that the parser turns into one; compared as a number.
+ValueType = Literal["string", "number", "time"]
 Op = Literal["=", "!=", "<", "<=", ">", ">=", "LIKE", "ILIKE", "IN", "NOT IN"]
 
 STRING_OPS: frozenset[str] = frozenset({"=", "!=", "LIKE", "ILIKE", "IN", "NOT IN"})
@@ -103,8 +105,8 @@ LOGGED_MODELS = FilterSchema(
         "status": "string",
         "source_run_id": "string",
         "experiment_id": "string",
-        "creation_timestamp": "number",
-        "last_updated_timestamp": "number",
+        "creation_timestamp": "time",
+        "last_updated_timestamp": "time",
     },
     aliases={
         "creation_time": "creation_timestamp",
@@ -129,8 +131,8 @@ RUNS = FilterSchema(
         "artifact_uri": "string",
         "experiment_id": "string",
         "lifecycle_stage": "string",
-        "start_time": "number",
-        "end_time": "number",
+        "start_time": "time",
+        "end_time": "time",
     },
     aliases={"run_uuid": "run_id", "created": "start_time", "name": "run_name"},
     prefixes=_COMMON_PREFIXES,
@@ -144,8 +146,8 @@ EXPERIMENTS = FilterSchema(
         "experiment_id": "string",
         "name": "string",
         "lifecycle_stage": "string",
-        "creation_time": "number",
-        "last_update_time": "number",
+        "creation_time": "time",
+        "last_update_time": "time",
     },
     aliases={"creation_timestamp": "creation_time", "last_update_timestamp": "last_update_time"},
     prefixes={"attribute": "attribute", "attributes": "attribute", "tag": "tag", "tags": "tag"},
@@ -165,7 +167,7 @@ TRACES = FilterSchema(
         "session_id": "string",
         "user": "string",
         "experiment_id": "string",
-        "request_time": "number",
+        "request_time": "time",
         "execution_time": "number",
         "input_tokens": "number",
         "output_tokens": "number",
@@ -196,6 +198,7 @@ TRACES = FilterSchema(
     order_kinds=frozenset({"attribute"}),
 )
 """Trace filters: ``state = 'ERROR'``, ``execution_time > 500``, ``tags.env = 'prod'``,
+``timestamp >= '2026-12-06T00:57:06'`` (or epoch milliseconds; naive times are UTC),
 ``metadata.`mlflow.modelId` = 'm-...'``, ``span.name = 'retrieve'``, ``span.type = 'LLM'``,
 ``span.attributes.`gen_ai.request.model` = 'gpt-4o'`` (a span key is ``name``, ``type``,
 ``status`` or ``attributes.<key>``; a trace matches when any of its spans does)."""
@@ -206,8 +209,8 @@ EVAL_DATASETS = FilterSchema(
         "dataset_id": "string",
         "name": "string",
         "digest": "string",
-        "created_time": "number",
-        "last_update_time": "number",
+        "created_time": "time",
+        "last_update_time": "time",
     },
     aliases={
         "id": "dataset_id",

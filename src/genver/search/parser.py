@@ -8,12 +8,19 @@ A hand-written tokenizer (one compiled regex) feeds a small recursive-descent pa
 
 Every malformed input raises :class:`~genver.exceptions.InvalidFilterError` whose message quotes the
 filter, the 0-based position, the offending token (or "end of input") and what was expected.
+
+Time attributes (``timestamp`` of traces, ``creation_timestamp`` of versions, ...) take epoch
+milliseconds or a quoted ISO-8601 date-time, read by ``datetime.fromisoformat`` (so
+``'2026-12-06'``, ``'2026-12-06 00:57:06.5'``, ``'2026-12-06T00:57:06Z'``, ``'...+02:00'``); a time
+without an offset is UTC. A value made only of digits is a number of milliseconds, never a
+compact date. The comparison is against the exact epoch milliseconds (fractions included).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import datetime, timedelta, timezone
 from typing import NamedTuple, NoReturn
 
 from genver.exceptions import InvalidFilterError
@@ -31,7 +38,7 @@ from genver.search.ast import (
     ValueType,
 )
 
-__all__ = ["parse_filter", "parse_order_by", "quote"]
+__all__ = ["iso_millis", "parse_filter", "parse_order_by", "quote"]
 
 _NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
 _TOKEN_RE = re.compile(
@@ -66,6 +73,8 @@ _KEYWORDS = frozenset({"AND", "OR", "NOT", "IN", "LIKE", "ILIKE"})
 _PLURAL: dict[str, str] = {"attribute": "attributes", "metric": "metrics", "param": "params", "tag": "tags"}
 _ORDER_KEYS = ("field_name", "ascending", "dataset_name", "dataset_digest")
 _MAX_DEPTH = 100
+_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_MICROSECOND = timedelta(microseconds=1)
 
 
 class _Token(NamedTuple):
@@ -278,11 +287,21 @@ class _Parser:
         tok = self.next()
         if tok.kind == "eof" or tok.kind == "punct" or tok.kind == "op":
             self.fail(f"expected a value after {op!r}", tok)
-        if vtype == "number":
+        if vtype != "string":
             text = tok.text if tok.kind == "num" else _unquote(tok.text).strip() if tok.kind == "str" else ""
-            if not _NUMBER_RE.fullmatch(text):
-                self.fail(f"expected a number for {shown!r}", tok)
-            return float(text)
+            if _NUMBER_RE.fullmatch(text):
+                return float(text)
+            if vtype == "time":
+                millis = iso_millis(text) if tok.kind == "str" else None
+                if millis is None:
+                    self.fail(
+                        f"expected epoch milliseconds or a quoted ISO-8601 time for {shown!r}, such as "
+                        "1796518626000 or '2026-12-06T00:57:06' (UTC unless it has an offset such as "
+                        f"'+02:00'), got {text if tok.kind == 'str' else tok.text!r}",
+                        tok,
+                    )
+                return millis
+            self.fail(f"expected a number for {shown!r}", tok)
         return self.string(tok, shown)
 
     def string(self, tok: _Token, shown: str) -> str:
@@ -306,6 +325,25 @@ class _Parser:
             if tok.kind != "punct" or tok.text != ",":
                 self.fail(f"expected ',' or ')' in the {op} list", tok)
             items.append(self.string(self.next(), shown))
+
+
+def iso_millis(text: str) -> float | None:
+    """Milliseconds since the epoch of an ISO-8601 date-time (``datetime.fromisoformat``; no
+    offset means UTC), exact to the microsecond; None when ``text`` is not one.
+
+    >>> iso_millis("1970-01-01T00:00:01.5")
+    1500.0
+    >>> iso_millis("2026-12-06T02:57:06+02:00") == iso_millis("2026-12-06 00:57:06")
+    True
+    """
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    micros = (moment - _EPOCH) // _MICROSECOND  # exact: timedelta arithmetic, no float
+    return float(micros // 1000) if micros % 1000 == 0 else micros / 1000
 
 
 def _join(cls: type[And] | type[Or], items: list[Node]) -> Node:
