@@ -244,6 +244,8 @@ class FakeServer:
     def __exit__(self, *exc: object) -> None:
         self.proc.kill()
         self.proc.wait(10)
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
 
 
 def build_table(
