@@ -277,7 +277,27 @@ class _Handler(BaseHTTPRequestHandler):
         def events() -> Iterator[tuple[str | None, Any]]:
             started = {**response, "status": "in_progress", "output": [], "usage": None}
             yield "response.created", {"type": "response.created", "sequence_number": 0, "response": started}
-            n = 1
+            yield (
+                "response.output_item.added",
+                {
+                    "type": "response.output_item.added",
+                    "output_index": 0,
+                    "item": {**item, "status": "in_progress", "content": []},
+                    "sequence_number": 1,
+                },
+            )
+            yield (
+                "response.content_part.added",
+                {
+                    "type": "response.content_part.added",
+                    "item_id": "msg_fake",
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": {"type": "output_text", "text": "", "annotations": []},
+                    "sequence_number": 2,
+                },
+            )
+            n = 3
             for i, word in enumerate(text.split()):
                 delta = word if i == 0 else " " + word
                 yield (

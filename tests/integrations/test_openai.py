@@ -342,3 +342,20 @@ def test_async_stream_closed_early(mlflow: Any, aclient: openai.AsyncOpenAI) -> 
     assert asyncio.run(first_chunk()) == "assistant"
     (span,) = only_trace(mlflow).data.spans
     assert span.name == "AsyncCompletions" and span.status.status_code is SpanStatusCode.OK
+
+
+def test_the_stream_helpers_are_traced_through_create(mlflow: Any, client: openai.OpenAI) -> None:
+    mlflow.openai.autolog()
+    with client.chat.completions.stream(
+        model="gpt-4o-mini", messages=QUESTION, stream_options={"include_usage": True}
+    ) as stream:
+        for _ in stream:
+            pass
+        assert stream.get_final_completion().choices[0].message.content == ANSWER
+    with client.responses.stream(model="gpt-4o-mini", input="Tell me about genver") as events:
+        for _ in events:
+            pass
+    chat, responses = (t.data.spans for t in stored_traces(mlflow))
+    assert [s.name for s in chat] == ["Completions"] and [s.name for s in responses] == ["Responses"]
+    assert chat[0].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == QUESTION_TOKENS + 4
+    assert responses[0].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 9
