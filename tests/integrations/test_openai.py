@@ -359,3 +359,20 @@ def test_the_stream_helpers_are_traced_through_create(mlflow: Any, client: opena
     assert [s.name for s in chat] == ["Completions"] and [s.name for s in responses] == ["Responses"]
     assert chat[0].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == QUESTION_TOKENS + 4
     assert responses[0].attributes["mlflow.chat.tokenUsage"]["total_tokens"] == 9
+
+
+def test_a_stream_genver_cannot_follow_is_returned_and_its_span_still_stored(
+    mlflow: Any, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from genver.integrations import base
+
+    def broken(span: Any, stream: Any) -> None:
+        raise RuntimeError("a stream of an unexpected shape")
+
+    mlflow.openai.autolog()
+    monkeypatch.setattr(base, "_follow_stream", broken)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    stream = client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION, stream=True)
+    assert "".join(c.choices[0].delta.content or "" for c in stream) == ANSWER
+    (span,) = only_trace(mlflow).data.spans  # ended at once, without the chunks
+    assert span.span_type == SpanType.CHAT_MODEL

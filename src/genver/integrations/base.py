@@ -15,6 +15,7 @@ and re-raised unchanged.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import logging
 import threading
@@ -205,7 +206,10 @@ def _succeed(rt: Tracing, span: LiveSpan, token: Any, result: Any, spec: CallSpe
         else:
             span.end(result)
     except Exception as exc:
-        internal_error("ending an autolog span", exc)
+        try:
+            span.end(result)  # never leave the span (and its trace) open
+        finally:
+            internal_error("ending an autolog span", exc)
     return result
 
 
@@ -248,7 +252,7 @@ def _follow_stream(span: LiveSpan, stream: Any) -> None:
         if owner is not None:
             close(owner)
 
-    stream.close = closing
+    _set_close(stream, closing)
 
 
 def _follow_async_stream(span: LiveSpan, stream: Any) -> None:
@@ -263,7 +267,14 @@ def _follow_async_stream(span: LiveSpan, stream: Any) -> None:
         if owner is not None:
             await close(owner)
 
-    stream.close = closing
+    _set_close(stream, closing)
+
+
+def _set_close(stream: Any, closing: Any) -> None:
+    """``close()`` ends the span too; a stream that takes no attribute (slots) still ends it when
+    exhausted, failed or collected."""
+    with contextlib.suppress(AttributeError, TypeError):
+        stream.close = closing
 
 
 def _collect(inner: Iterator[Any], state: StreamSpan) -> Iterator[Any]:
