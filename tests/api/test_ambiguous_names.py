@@ -37,7 +37,7 @@ def test_compare_and_the_cli_lookup_say_it_too(caplog: pytest.LogCaptureFixture)
     newest = genver.create_external_model(name="bot")
     other = genver.create_external_model(name="other")
     caplog.set_level(logging.WARNING, logger="genver")
-    client = GenverClient()
+    client = GenverClient(tracking_uri=genver.get_tracking_uri())
 
     found = resolve_models(client, ["bot", "other"], experiment_id="0")
 
@@ -50,7 +50,7 @@ def test_unique_names_ids_and_server_lookups_stay_quiet(caplog: pytest.LogCaptur
     genver.create_external_model(name="twin")
     twin = genver.create_external_model(name="twin")
     caplog.set_level(logging.WARNING, logger="genver")
-    client = GenverClient()
+    client = GenverClient(tracking_uri=genver.get_tracking_uri())
 
     assert find_model(client, "solo", experiment_id="0") == one
     assert find_model(client, twin.model_id, experiment_id="0") == twin
