@@ -376,3 +376,16 @@ def test_a_stream_genver_cannot_follow_is_returned_and_its_span_still_stored(
     assert "".join(c.choices[0].delta.content or "" for c in stream) == ANSWER
     (span,) = only_trace(mlflow).data.spans  # ended at once, without the chunks
     assert span.span_type == SpanType.CHAT_MODEL
+
+
+def test_a_runtime_that_cannot_be_built_leaves_calls_untraced(
+    mlflow: Any, client: openai.OpenAI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken() -> Any:
+        raise ValueError("GENVER_TRACE_BATCH_SIZE='many' is not a number")
+
+    mlflow.openai.autolog()
+    monkeypatch.setattr(mlflow._default, "tracing_runtime", broken)
+    monkeypatch.delenv("PYTEST_CURRENT_TEST")
+    reply = client.chat.completions.create(model="gpt-4o-mini", messages=QUESTION)
+    assert reply.choices[0].message.content == ANSWER

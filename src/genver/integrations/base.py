@@ -49,7 +49,11 @@ class Integration:
         """The default instance's tracing runtime while this integration traces, else None."""
         if not self.tracing:
             return None
-        return default_genver().tracing_runtime()
+        try:
+            return default_genver().tracing_runtime()
+        except Exception as exc:  # e.g. a bad setting met when the runtime is first built
+            internal_error("building the tracing runtime for autolog", exc)
+            return None
 
     @property
     def patched(self) -> bool:
