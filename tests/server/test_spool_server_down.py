@@ -42,7 +42,7 @@ def test_traces_made_before_the_server_starts_arrive_once_it_does(tmp_path: Path
     try:
         # No server listens: the calls return their results and raise nothing.
         assert [answer(f"q{i}") for i in range(20)] == [f"Q{i}" for i in range(20)]
-        assert gv.flush_trace_async_logging(timeout=60)
+        assert gv.flush_trace_async_logging(timeout=60) is False  # not stored: spooled instead
         stats = gv.get_trace_export_stats()
         assert stats is not None
         assert (stats.exported, stats.spooled, stats.dropped) == (0, 20, 0)
@@ -81,7 +81,7 @@ def test_a_server_killed_mid_run_and_restarted_loses_nothing(tmp_path: Path) -> 
             assert gv.flush_trace_async_logging(timeout=60)
             server.kill()
             assert [work(i) for i in range(10, 30)] == [i * 2 for i in range(10, 30)]
-            assert gv.flush_trace_async_logging(timeout=60)
+            assert gv.flush_trace_async_logging(timeout=60) is False  # the server is gone: spooled
         stats = gv.get_trace_export_stats()
         assert stats is not None
         assert (stats.exported, stats.spooled, stats.dropped) == (10, 20, 0)

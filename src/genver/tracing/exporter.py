@@ -2,14 +2,22 @@
 them into entities, writes batches to the store, spools them to disk while the store is failing,
 and delivers the spool once the store is back.
 
-Memory is bounded: past ``max_queue`` queued traces the exporter spools the backlog to disk, and
-past twice that the producer spools its trace itself rather than grow the queue. A trace is only
+A store slower than the producer is met with bigger batches: the exporter writes up to
+``MAX_BATCH`` traces per call when a backlog builds. Memory is bounded: past twice ``max_queue``
+queued traces the producer spools a batch itself rather than grow the queue. The spool is for a
+store that is down (and for traces past that bound), not for the normal path. A trace is only
 dropped (and counted) when the spool is full or the disk fails.
+
+``flush()`` means stored: it returns True once every trace ended before the call is in the store,
+spooled ones included; it waits only for those, not for traces produced while it waits. It
+returns False at its timeout, or at once when the store fails during the flush (the traces are
+spooled and delivered when it is back), logging how many are not stored yet.
 """
 
 from __future__ import annotations
 
 import collections
+import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -22,6 +30,10 @@ from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.tracing.errors import internal_error, is_operational, log_once
 from genver.tracing.serialize import trace_from_dict, trace_to_dict
 from genver.tracing.spool import Spool
+
+#: Traces written per store call when a backlog has built up (``batch_size`` otherwise).
+MAX_BATCH = 5_000
+log = logging.getLogger("genver.tracing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +80,10 @@ class TraceExporter:
         self._spool_checked = 0.0
         self._internal_error: BaseException | None = None
         self.exported = self.spooled = self.delivered = self.dropped = self.failed_batches = 0
+        # Items the exporter thread has taken from the queue, and of those how many it has
+        # finished with (stored, spooled or dropped): a flush waits for done >= its target.
+        self._taken = 0
+        self._done = 0
 
     # -- producer side (the app's threads) -----------------------------------------------------
     def submit(self, item: Any) -> None:
@@ -99,7 +115,9 @@ class TraceExporter:
 
     # -- control ------------------------------------------------------------------------------
     def flush(self, timeout: float | None = None) -> bool:
-        """Export everything queued (and retry the store now if it was down). True when done."""
+        """Store every trace queued before this call (and the spool's), retrying the store now
+        if it was down. True when all are stored; False at ``timeout`` or when the store fails
+        meanwhile (then they wait in the spool), with one log line saying how many are left."""
         self._store_down_until = 0.0
         self._spool_checked = 0.0
         if self._thread is None:
@@ -107,18 +125,38 @@ class TraceExporter:
                 return True
             self._start()
         deadline = None if timeout is None else time.monotonic() + timeout
+        failed_before = self.failed_batches
         with self._idle:
+            target = self._taken + len(self._queue)  # every trace ended before this call
             self._flush_requested = True
             self._wake.set()
-            while self._queue or self._busy or self._flush_requested:
+            while True:
+                if self.failed_batches > failed_before:  # the store failed: they are spooled
+                    return self._not_stored("the store failed while flushing", target)
+                queued_done = self._done >= target or (not self._queue and not self._busy)
+                if queued_done and not self._flush_requested:
+                    break
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
-                    return False
-                self._idle.wait(remaining if remaining is not None else 0.5)
+                    return self._not_stored(f"the flush timed out after {timeout:g} s", target)
+                self._idle.wait(min(remaining, 0.5) if remaining is not None else 0.5)
         err, self._internal_error = self._internal_error, None
         if err is not None:
             internal_error("exporting traces", err)
         return True
+
+    def _not_stored(self, why: str, target: int) -> bool:
+        queued = max(target - self._done, 0)
+        spooled = len(self._spool.pending())
+        log.warning(
+            "Traces not stored yet: %s; %d queued and %d spooled batch file(s) left (%s). They are "
+            "delivered in the background; get_trace_export_stats() shows the counters.",
+            why,
+            queued,
+            spooled,
+            self._spool.directory,
+        )
+        return False
 
     def shutdown(self, timeout: float = 10.0) -> None:
         self.flush(timeout)
@@ -160,46 +198,68 @@ class TraceExporter:
             with self._idle:
                 self._busy = True
                 flushing = self._flush_requested
+            spool_left = False
             try:
                 self._drain()
                 if time.monotonic() >= self._store_down_until:
                     self._deliver_spool(everything=flushing)
+                up = time.monotonic() >= self._store_down_until
+                spool_left = flushing and up and bool(self._spool.pending())
             except BaseException as exc:  # never let the thread die
                 self._record_internal(exc)
             finally:
                 with self._idle:
                     self._busy = False
-                    if flushing and not self._queue:
+                    # a flush is answered once the spool is delivered too (or the store failed)
+                    if flushing and not spool_left:
                         self._flush_requested = False
                     self._idle.notify_all()
+            if spool_left:
+                self._wake.set()  # another claim round: batches another process released
             if self._stop and not self._queue:
                 return
 
     def _drain(self) -> None:
+        """Write what was queued when it started (not what producers add meanwhile: a flush
+        waiting on the spool, and the spool itself, get their turn)."""
         queue = self._queue
-        while queue:
-            items = [queue.popleft() for _ in range(min(self._batch_size, len(queue)))]
-            traces = [t for t in (self._safe_convert(i) for i in items) if t is not None]
-            if not traces:
-                continue
-            # While the store is down, or the backlog is past the bound, batches go to the spool
-            # (much faster than a struggling store); it is delivered once the store keeps up.
-            if time.monotonic() < self._store_down_until or len(queue) > self._max_queue:
-                self._spool_traces(traces)
-                continue
-            self._write(traces)
+        budget = len(queue)
+        while queue and budget > 0:
+            # a backlog is written in bigger batches (one transaction each), so a store slower
+            # than the producer catches up instead of the backlog going to the spool
+            size = min(max(self._batch_size, len(queue) // 2), MAX_BATCH, len(queue))
+            items = []
+            for _ in range(size):
+                try:
+                    items.append(queue.popleft())
+                except IndexError:  # a producer over the bound took the tail meanwhile
+                    break
+            self._taken += len(items)
+            budget -= len(items)
+            try:
+                traces = [t for t in (self._safe_convert(i) for i in items) if t is not None]
+                if not traces:
+                    continue
+                if time.monotonic() < self._store_down_until:  # the store is down: to the spool
+                    self._spool_traces(traces)
+                    continue
+                self._write(traces)
+            finally:
+                with self._idle:
+                    self._done += len(items)
+                    self._idle.notify_all()
 
     def _write(self, traces: list[Trace]) -> bool:
         try:
             self._store_traces(traces)
         except Exception as exc:
-            self.failed_batches += 1
             if not is_operational(exc):
                 self._record_internal(exc)
             log_once("the store rejected a batch of traces; spooling to disk", exc)
             self._store_down_until = time.monotonic() + self._backoff
             self._backoff = min(self._backoff * 2, 30.0)
             self._spool_traces(traces)
+            self.failed_batches += 1  # after the spool write: a flush that sees it finds them spooled
             return False
         self._backoff = 0.5
         if self._otlp is not None:
@@ -244,6 +304,7 @@ class TraceExporter:
                 self._spool.release(path)
                 log_once("delivering spooled traces failed; will retry", exc)
                 self._store_down_until = time.monotonic() + self._backoff
+                self.failed_batches += 1
                 return
             self._spool.done(path)
             self.delivered += stored
