@@ -191,6 +191,7 @@ TRACES = FilterSchema(
         "metadata": "metadata",
         "request_metadata": "metadata",
         "trace_metadata": "metadata",
+        "resource": "metadata",  # resource.service.name: the metadata key resource.service.name
         "span": "span",
         "spans": "span",
     },
@@ -201,7 +202,9 @@ TRACES = FilterSchema(
 ``timestamp >= '2026-12-06T00:57:06'`` (or epoch milliseconds; naive times are UTC),
 ``metadata.`mlflow.modelId` = 'm-...'``, ``span.name = 'retrieve'``, ``span.type = 'LLM'``,
 ``span.attributes.`gen_ai.request.model` = 'gpt-4o'`` (a span key is ``name``, ``type``,
-``status`` or ``attributes.<key>``; a trace matches when any of its spans does)."""
+``status`` or ``attributes.<key>``; a trace matches when any of its spans does),
+``resource.service.name = 'checkout'`` (the OpenTelemetry resource of a trace sent over OTLP,
+kept as metadata ``resource.<key>``)."""
 
 EVAL_DATASETS = FilterSchema(
     entity="evaluation datasets",

@@ -185,6 +185,8 @@ def _resolve(text: str, schema: FilterSchema, fail: _Fail) -> tuple[Kind, str]:
         fail(f"missing key after {first + '.' + sub!r}")
     if kind == "attribute":
         return kind, _attribute(schema, rest, fail)
+    if first.lower() == "resource":  # resource.service.name is the metadata key of that name
+        return kind, "resource." + rest
     return kind, sub + rest
 
 

@@ -174,6 +174,7 @@ def _trace(trace_id: str, received: Sequence[tuple[Span, dict[str, Any]]], heade
     sources: list[Mapping[str, Any]] = [s.attributes for s in spans] + [r for _, r in ordered]
     root = spans[0] if spans[0].parent_id is None else None
     metadata = {"mlflow.trace_schema.version": "3"}
+    metadata.update(resource_metadata(ordered[0][1]))  # the root's (else first) span's resource
     for key, keys, fallback in (
         (MODEL_ID_KEY, MODEL_KEYS, headers.model_id),
         (SESSION_KEY, SESSION_KEYS, None),
@@ -210,6 +211,36 @@ def _trace(trace_id: str, received: Sequence[tuple[Span, dict[str, Any]]], heade
         cost=cost,
     )
     return Trace(info, TraceData(sorted(spans, key=lambda s: (s.start_time_ns, s.span_id))))
+
+
+#: Resource attributes kept on a trace, as metadata ``resource.<key>``: at most this many, each
+#: value cut to this many characters (a resource describes the process: service.name,
+#: service.version, deployment.environment, host.name, telemetry.sdk.*).
+MAX_RESOURCE_KEYS = 32
+MAX_RESOURCE_VALUE = 256
+RESOURCE_PREFIX = "resource."
+
+
+def resource_metadata(resource: Mapping[str, Any]) -> dict[str, str]:
+    """The resource's scalar attributes as trace metadata (``resource.service.name`` ...), so a
+    trace from another language keeps which service, version and environment sent it and can
+    be searched by them (``resource.service.name = 'checkout'``)."""
+    out: dict[str, str] = {}
+    for key in sorted(resource)[: MAX_RESOURCE_KEYS * 2]:
+        value = resource[key]
+        if isinstance(value, bool):
+            text = "true" if value else "false"
+        elif isinstance(value, (str, int, float)):
+            text = str(value)
+        else:
+            continue  # arrays and maps describe little that a search needs
+        name = RESOURCE_PREFIX + key
+        if "\x00" in name or "\x00" in text or len(name) > 250:
+            continue
+        out[name] = text[:MAX_RESOURCE_VALUE]
+        if len(out) == MAX_RESOURCE_KEYS:
+            break
+    return out
 
 
 def _first(sources: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> str | None:

@@ -15,6 +15,8 @@ creates a version here):
 from __future__ import annotations
 
 import dataclasses
+import logging
+import threading
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
@@ -29,6 +31,7 @@ from genver.store.base import Store
 from genver.trace_summary import PriceTable
 
 MAX_PROBLEMS = 5  # reasons listed in a partial_success message; the rest are counted
+log = logging.getLogger("genver.server")
 
 
 def check_headers(store: Store, headers: Headers) -> None:
@@ -83,7 +86,27 @@ def ingest(
                     store.merge_traces([trace])
                 except InvalidArgumentError as exc:
                     converted.reject(converted.span_counts[trace.info.trace_id], exc.message)
-    return converted.rejected_spans, _summary(converted.problems, converted.rejected_spans)
+    summary = _summary(converted.problems, converted.rejected_spans)
+    if converted.rejected_spans:
+        # OpenTelemetry SDKs log partial_success nowhere by default: the server says it too
+        REJECTED.add(converted.rejected_spans)
+        log.warning("OTLP ingest: %s (%d rejected since start)", summary, REJECTED.total)
+    return converted.rejected_spans, summary
+
+
+class _Counter:
+    """Spans rejected since the server started (in this process), for the log line."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self._lock = threading.Lock()
+
+    def add(self, n: int) -> None:
+        with self._lock:
+            self.total += n
+
+
+REJECTED = _Counter()
 
 
 def _summary(problems: list[str], rejected: int) -> str:

@@ -8,6 +8,8 @@ Answers as OTLP/HTTP specifies, in the request's encoding: 200 with an
 
 from __future__ import annotations
 
+import logging
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -21,6 +23,7 @@ from genver.server.routes import StoreDep
 from genver.trace_summary import PriceTable
 
 router = APIRouter(tags=["otlp"])
+log = logging.getLogger("genver.server")
 MODEL_HEADER = "x-genver-model-id"
 EXPERIMENT_HEADERS = ("x-genver-experiment-id", "x-mlflow-experiment-id")
 
@@ -45,6 +48,7 @@ async def export_traces(request: Request, store: StoreDep) -> Response:
         )
     except (InvalidArgumentError, NotFoundError) as exc:
         status = _status(exc)
+        log.warning("OTLP ingest: refused a whole request (%d): %s", status, exc.message)
         return Response(codec.encode_status(status, exc.message, media=media), status, media_type=media)
     return Response(codec.encode_response(rejected, message, media=media), 200, media_type=media)
 

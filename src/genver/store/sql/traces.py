@@ -16,6 +16,7 @@ trace at the same time never lose each other's spans.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from typing import Any
@@ -477,4 +478,36 @@ def _load(conn: Connection, query: sa.Select[Any], *, include_spans: bool) -> li
             for r in conn.execute(_SPANS, {"ids": chunk}).all():
                 spans[r[0]].append(span_from_row(r))
     assessments = load_assessments(conn, ids)
-    return [trace_from_row(r, meta[r[0]], tags[r[0]], spans[r[0]], assessments.get(r[0], ())) for r in rows]
+    return [
+        trace_from_row(r, meta[r[0]], tags[r[0]], parent_first(spans[r[0]]), assessments.get(r[0], ()))
+        for r in rows
+    ]
+
+
+def parent_first(spans: list[Span]) -> list[Span]:
+    """``spans`` (in start order) with every parent before its children, otherwise still in
+    start order: a child whose clock ran ahead of its parent's (spans from another process or
+    language) comes right after the parent is placed, never before it. Already so: unchanged."""
+    seen: set[str] = set()
+    ids = {s.span_id for s in spans}
+    for s in spans:
+        if s.parent_id is not None and s.parent_id in ids and s.parent_id not in seen:
+            break
+        seen.add(s.span_id)
+    else:
+        return spans
+    children: dict[str | None, list[Span]] = {}
+    for s in spans:
+        children.setdefault(s.parent_id if s.parent_id in ids else None, []).append(s)
+    ready = [(s.start_time_ns, s.span_id, s) for s in children.get(None, [])]
+    heapq.heapify(ready)
+    out: list[Span] = []
+    while ready:
+        _, _, s = heapq.heappop(ready)
+        out.append(s)
+        for c in children.get(s.span_id, ()):
+            heapq.heappush(ready, (c.start_time_ns, c.span_id, c))
+    if len(out) < len(spans):  # parent links that form a cycle: those spans keep start order
+        placed = {s.span_id for s in out}
+        out += [s for s in spans if s.span_id not in placed]
+    return out
