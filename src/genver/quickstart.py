@@ -153,7 +153,7 @@ def questions_dataset(gv: Genver) -> EvaluationDataset:
     from genver.exceptions import NotFoundError
 
     try:
-        return get_dataset(name=DATASET_NAME, genver=gv)
+        return get_dataset(name=DATASET_NAME, experiment_id=gv.current_experiment_id(), genver=gv)
     except NotFoundError:
         records = [
             {"inputs": {"question": q}, "expectations": {"expected_response": t}} for q, t in QUESTIONS

@@ -4,6 +4,8 @@ the new calls work on them."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import sqlalchemy as sa
 
 from genver.entities import Feedback
@@ -73,5 +75,12 @@ def test_upgrade_from_0005_keeps_every_row(db_uri: str) -> None:
         assert new.value is False and new.last_update_time_ms > 0
         (record,) = store.get_eval_dataset(DATASET).records or []
         assert (record.inputs, record.expectations) == ({"q": "France?"}, {"a": "Paris"})
+        assert (record.outputs, record.created_time, record.last_update_time) == (None, None, None)
+        ds = store.add_eval_dataset_records(
+            DATASET, [dataclasses.replace(record, outputs="Paris")], merge=True
+        )
+        (merged,) = ds.records or []
+        assert merged.outputs == "Paris" and merged.expectations == {"a": "Paris"}
+        assert merged.created_time is not None  # an old record gets a time when it is next written
     finally:
         store.close()

@@ -23,6 +23,8 @@ _EXPORTS = {
     "get_dataset": "genver.genai.datasets",
     "search_datasets": "genver.genai.datasets",
     "delete_dataset": "genver.genai.datasets",
+    "set_dataset_tags": "genver.genai.datasets",
+    "delete_dataset_tag": "genver.genai.datasets",
     "add_records": "genver.genai.datasets",
     "dataset_from_traces": "genver.genai.datasets",
     "compare_models": "genver.genai.compare",

@@ -103,6 +103,8 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("POST", "/api/v1/eval-datasets/search"): _R,
     ("GET", "/api/v1/eval-datasets/{dataset_id}"): _R,
     ("PUT", "/api/v1/eval-datasets/{dataset_id}/records"): _W,
+    ("PATCH", "/api/v1/eval-datasets/{dataset_id}/tags"): _W,
+    ("DELETE", "/api/v1/eval-datasets/{dataset_id}/tags"): _W,
     ("DELETE", "/api/v1/eval-datasets/{dataset_id}"): _W,
     ("GET", "/api/v1/compare"): _R,
     ("GET", "/api/v1/gate"): _R,

@@ -338,21 +338,33 @@ class Store(abc.ABC):
     def search_eval_datasets(
         self,
         *,
-        experiment_ids: Sequence[str],
+        experiment_ids: Sequence[str] | None,
         filter_string: str | None = None,
         max_results: int = 100,
         order_by: Sequence[str] | None = None,
         page_token: str | None = None,
     ) -> PagedList[EvaluationDataset]:
-        """One page of datasets (without records), newest first; filters on ``name``,
-        ``digest``, ``created_time``, ``tags.<k>``."""
+        """One page of datasets (without records) in these experiments (None: every experiment),
+        newest first; filters on ``name``, ``digest``, ``created_time``, ``tags.<k>``."""
 
     @abc.abstractmethod
     def add_eval_dataset_records(
-        self, dataset_id: str, records: Sequence[DatasetRecord]
+        self, dataset_id: str, records: Sequence[DatasetRecord], *, merge: bool = False
     ) -> EvaluationDataset:
-        """Add records (a record whose ``record_id`` exists replaces it); the digest is
-        recomputed from the full content. Returns the dataset with its records."""
+        """Add records. A record whose ``record_id`` is stored replaces it, or with ``merge``
+        merges into it (expectations and tags by key, outputs when it has some), keeping its
+        place and creation time. The digest is recomputed from the full content. Returns the
+        dataset with its records."""
+
+    @abc.abstractmethod
+    def set_eval_dataset_tags(self, dataset_id: str, tags: Mapping[str, str | None]) -> None:
+        """Upsert a dataset's tags; a None value deletes that tag. Unknown dataset →
+        ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def delete_eval_dataset_tag(self, dataset_id: str, key: str) -> None:
+        """Remove one tag (a key the dataset does not have is a no-op, as in MLflow); unknown
+        dataset → ``NotFoundError``."""
 
     @abc.abstractmethod
     def delete_eval_dataset(self, dataset_id: str) -> None:

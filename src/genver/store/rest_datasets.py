@@ -47,7 +47,7 @@ class RestEvalDatasets(RestTransport):
     def search_eval_datasets(
         self,
         *,
-        experiment_ids: Sequence[str],
+        experiment_ids: Sequence[str] | None,
         filter_string: str | None = None,
         max_results: int = 100,
         order_by: Sequence[str] | None = None,
@@ -66,14 +66,31 @@ class RestEvalDatasets(RestTransport):
         return PagedList([d.entity() for d in page.datasets], page.next_page_token)
 
     def add_eval_dataset_records(
-        self, dataset_id: str, records: Sequence[DatasetRecord]
+        self, dataset_id: str, records: Sequence[DatasetRecord], *, merge: bool = False
     ) -> EvaluationDataset:
         path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}/records"
         wires = _record_wires(records)
-        body = w.AddEvalDatasetRecords(records=wires)
-        # a record replaces the one with its id: sending the same records twice changes nothing more
+        body = request_model(w.AddEvalDatasetRecords, records=wires, merge=merge)
+        # a record replaces (or merges into) the one with its id, keyed by value: sending the same
+        # records twice changes nothing more
         data = sent(records, wires, "records", lambda: self._call("PUT", path, body, idempotent=True))
         return parse(w.EvalDatasetW, data).entity()
+
+    def set_eval_dataset_tags(self, dataset_id: str, tags: Mapping[str, str | None]) -> None:
+        path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}/tags"
+        if not isinstance(tags, Mapping):
+            raise InvalidArgumentError(
+                f"Invalid tags {tags!r}: expected a dict of tag name to value (None deletes)."
+            )
+        kept = tag_map({k: v for k, v in tags.items() if v is not None}) or {}
+        body = request_model(w.EvalDatasetTags, tags={k: kept.get(k) for k in tags})
+        self._call("PATCH", path, body, idempotent=True)
+
+    def delete_eval_dataset_tag(self, dataset_id: str, key: str) -> None:
+        path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}/tags"
+        if not isinstance(key, str):
+            raise InvalidArgumentError(f"Invalid tag key {key!r}: expected a string.")
+        self._call("DELETE", path, params={"key": key}, idempotent=True)
 
     def delete_eval_dataset(self, dataset_id: str) -> None:
         path = f"/eval-datasets/{path_id(dataset_id, 'dataset id')}"

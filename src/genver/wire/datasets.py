@@ -14,10 +14,11 @@ from typing import Annotated, Any
 from pydantic import StrictInt, WithJsonSchema
 
 from genver.entities import DatasetRecord, EvaluationDataset
-from genver.wire.base import Page, Wire
+from genver.wire.base import Int64, Page, Wire
 
 __all__ = [
     "AddEvalDatasetRecords",
+    "EvalDatasetTags",
     "CreateEvalDataset",
     "DatasetRecordW",
     "EvalDatasetPage",
@@ -38,6 +39,9 @@ class DatasetRecordW(Wire):
     expectations: _Object = {}
     tags: _TextMap = {}
     source_trace_id: _MaybeText = None
+    outputs: Any = None
+    created_time: Int64 | None = None
+    last_update_time: Int64 | None = None
 
     @classmethod
     def of(cls, r: DatasetRecord) -> DatasetRecordW:
@@ -49,6 +53,9 @@ class DatasetRecordW(Wire):
             expectations=r.expectations,
             tags=r.tags,
             source_trace_id=r.source_trace_id,
+            outputs=r.outputs,
+            created_time=r.created_time,
+            last_update_time=r.last_update_time,
         )
 
     def entity(self) -> DatasetRecord:
@@ -58,6 +65,9 @@ class DatasetRecordW(Wire):
             expectations=self.expectations,
             tags=self.tags,
             source_trace_id=self.source_trace_id,
+            outputs=self.outputs,
+            created_time=self.created_time,
+            last_update_time=self.last_update_time,
         )
 
 
@@ -99,7 +109,7 @@ class CreateEvalDataset(Wire):
 
 
 class SearchEvalDatasets(Wire):
-    experiment_ids: list[str]
+    experiment_ids: list[str] | None = None
     filter_string: str | None = None
     max_results: StrictInt = 100
     order_by: list[str] | None = None
@@ -112,3 +122,10 @@ class EvalDatasetPage(Page):
 
 class AddEvalDatasetRecords(Wire):
     records: list[DatasetRecordW]
+    merge: bool = False
+
+
+class EvalDatasetTags(Wire):
+    """Tags to set on a dataset; a null value deletes that tag."""
+
+    tags: dict[str, str | None]

@@ -35,8 +35,22 @@ def get_eval_dataset(dataset_id: str, store: StoreDep) -> Response:
 
 @router.put("/{dataset_id}/records", response_model=w.EvalDatasetW)
 def add_eval_dataset_records(dataset_id: str, body: w.AddEvalDatasetRecords, store: StoreDep) -> Response:
-    dataset = store.add_eval_dataset_records(dataset_id, [r.entity() for r in body.records])
+    dataset = store.add_eval_dataset_records(dataset_id, [r.entity() for r in body.records], merge=body.merge)
     return out(w.EvalDatasetW.of(dataset))
+
+
+@router.patch("/{dataset_id}/tags", status_code=204)
+def set_eval_dataset_tags(dataset_id: str, body: w.EvalDatasetTags, store: StoreDep) -> Response:
+    """Upsert tags; a null value deletes that tag."""
+    store.set_eval_dataset_tags(dataset_id, body.tags)
+    return ok()
+
+
+@router.delete("/{dataset_id}/tags", status_code=204)
+def delete_eval_dataset_tag(dataset_id: str, key: str, store: StoreDep) -> Response:
+    """Remove one tag (a key the dataset does not have: nothing to do)."""
+    store.delete_eval_dataset_tag(dataset_id, key)
+    return ok()
 
 
 @router.delete("/{dataset_id}", status_code=204)
