@@ -235,3 +235,32 @@ def _info_json(info: Any) -> dict[str, Any]:
         "cost": info.cost,
         "tags": dict(info.tags),
     }
+
+
+@app.command("deliver-spool")
+def traces_deliver_spool(
+    timeout: Annotated[float, typer.Option(min=0.1, help="Seconds to wait for the store.")] = 60.0,
+    tracking_uri: UriOption = None,
+) -> None:
+    """Deliver the traces spooled to disk while the store was down (normally delivered in the
+    background by the next process that traces); exit 1 if some are left."""
+    gv = genver_for(tracking_uri)
+    rt = gv.tracing_runtime()
+    if rt is None:
+        console.print("Tracing is off (GENVER_TRACING_ENABLED): nothing to deliver.")
+        return
+    spool = rt.exporter.spool
+    before = len(spool.pending())
+    stored = gv.flush_trace_async_logging(timeout=timeout)
+    stats = gv.get_trace_export_stats()
+    left = len(spool.pending())
+    delivered = stats.delivered_from_spool if stats is not None else 0
+    console.print(
+        f"Delivered {delivered:,} trace(s) from {before} batch file(s) in {spool.directory}; "
+        f"{left} file(s) left.",
+        soft_wrap=True,
+        highlight=False,
+    )
+    gv.flush_trace_async_logging(terminate=True, timeout=5)
+    if left or not stored:
+        raise typer.Exit(1)

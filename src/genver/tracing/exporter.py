@@ -106,6 +106,15 @@ class TraceExporter:
                         break
                 self._spool_traces([self._safe_convert(i) for i in items])
 
+    def start(self) -> None:
+        """Start the exporter thread now (it starts on the first trace otherwise): it delivers
+        the spool an earlier process left."""
+        self._start()
+
+    @property
+    def spool(self) -> Spool:
+        return self._spool
+
     def _start(self) -> None:
         with self._thread_lock:
             if self._thread is None or not self._thread.is_alive():

@@ -156,6 +156,8 @@ class Tracing:
         )
         self._metadata_cache: dict[str, str] | None = None
         self._lock = threading.Lock()
+        if spool.pending():  # what an earlier process spooled goes now, not at the next trace
+            self.exporter.start()
 
     # -- hot path -------------------------------------------------------------------------------
     def start(
