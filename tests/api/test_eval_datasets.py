@@ -113,3 +113,20 @@ def test_the_issues_trace_search_by_time() -> None:
     assert len(mlflow.search_traces(filter_string="timestamp >= '2000-01-01T00:00:00'")) == 1
     with pytest.raises(InvalidArgumentError, match="got 'last week'"):
         mlflow.search_traces(filter_string="timestamp >= 'last week'")
+
+
+def test_stored_outputs_are_scored_through_to_df() -> None:
+    """What the compatibility record says: a dataset's stored answers are scored by passing its
+    DataFrame without predict_fn."""
+    dataset = mlflow.genai.datasets.create_dataset(name="answered")
+    dataset.merge_records(
+        [
+            {"inputs": {"q": "2+2?"}, "outputs": "4", "expectations": {"expected_response": "4"}},
+            {"inputs": {"q": "3+3?"}, "outputs": "7", "expectations": {"expected_response": "6"}},
+        ]
+    )
+    from genver.genai.scorers import ExactMatch
+
+    data = dataset.to_df()[["inputs", "outputs", "expectations"]]
+    result = mlflow.genai.evaluate(data=data, scorers=[ExactMatch()])
+    assert result.metrics["exact_match/mean"] == 0.5
