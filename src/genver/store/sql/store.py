@@ -13,6 +13,7 @@ from genver.store.sql.eval_datasets import EvalDatasetsMixin
 from genver.store.sql.experiments import ExperimentsMixin
 from genver.store.sql.model_search import ModelSearchMixin
 from genver.store.sql.models import ModelsMixin
+from genver.store.sql.retention import RetentionMixin
 from genver.store.sql.run_logging import RunLoggingMixin
 from genver.store.sql.runs import RunsMixin
 from genver.store.sql.traces import TracesMixin
@@ -22,6 +23,7 @@ class SqlStore(
     AssessmentsMixin,
     EvalDatasetsMixin,
     TracesMixin,
+    RetentionMixin,
     ModelsMixin,
     ModelSearchMixin,
     RunsMixin,
