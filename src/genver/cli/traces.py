@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import json
-import re
 import time
 from typing import Annotated, Any
 
 import typer
 from rich.markup import escape
 
-from genver.cli import trace_tree
+from genver.cli import prune, trace_tree
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, genver_for, model_ref, when
 from genver.cli.tables import Col, print_list
 
-app = typer.Typer(help="Traces: list, show the span tree, statistics per version.", no_args_is_help=True)
+app = typer.Typer(
+    help="Traces: list, show the span tree, statistics per version, prune old ones.", no_args_is_help=True
+)
+app.command("prune")(prune.traces_prune)
 
 
 @app.command("list")
@@ -211,14 +213,9 @@ def _ms(value: float | None) -> str:
 
 
 def _duration_ms(text: str) -> int:
-    from genver.exceptions import InvalidArgumentError
+    from genver.durations import parse_duration
 
-    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smhd])\s*", text)
-    if not m:
-        raise InvalidArgumentError(
-            f"Invalid --since {text!r}: expected a number and a unit, e.g. 30m, 2h or 7d."
-        )
-    return int(float(m.group(1)) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[m.group(2)] * 1000)
+    return parse_duration(text, "--since")
 
 
 def _info_json(info: Any) -> dict[str, Any]:
