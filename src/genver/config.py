@@ -202,5 +202,23 @@ SERVER_MAX_REQUEST_MB = Setting(
     "Largest request body `genver server` accepts, in MB; larger requests get 413.",
 )
 
+RETENTION_OLDER_THAN = Setting(
+    ("GENVER_RETENTION_OLDER_THAN",),
+    None,
+    "`genver server` deletes traces that started longer ago than this (30d, 12h), in the "
+    "background; with neither retention setting, it deletes nothing.",
+)
+RETENTION_KEEP_PER_VERSION = Setting(
+    ("GENVER_RETENTION_KEEP_PER_VERSION",),
+    None,
+    "The newest traces of each version `genver server`'s retention keeps, however old (with "
+    "GENVER_RETENTION_OLDER_THAN: a trace goes only when both allow it).",
+)
+RETENTION_INTERVAL = Setting(
+    ("GENVER_RETENTION_INTERVAL",),
+    "1h",
+    "How often `genver server` applies its retention policy (one replica at a time).",
+)
+
 #: Environment variables that ``clear_active_model()`` removes, as MLflow does.
 ACTIVE_MODEL_ENV_VARS = ACTIVE_MODEL_ID.env_vars

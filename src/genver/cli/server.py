@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import os
 import signal
 from pathlib import Path
 from types import FrameType
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.markup import escape
 
 from genver.cli.common import console
-from genver.config import SERVER_BACKEND_STORE_URI, SERVER_MAX_REQUEST_MB, SERVER_TOKEN_FILE
+from genver.config import (
+    RETENTION_INTERVAL,
+    RETENTION_KEEP_PER_VERSION,
+    RETENTION_OLDER_THAN,
+    SERVER_BACKEND_STORE_URI,
+    SERVER_MAX_REQUEST_MB,
+    SERVER_TOKEN_FILE,
+)
 from genver.exceptions import GenverError
 
 
@@ -47,6 +55,25 @@ def server(
         float | None,
         typer.Option(help="Largest request body in MB; larger ones get 413 (default 32)."),
     ] = None,
+    retention_older_than: Annotated[
+        str | None,
+        typer.Option(
+            help="Delete traces older than this (30d, 12h) in the background, evaluated ones kept "
+            "(also: GENVER_RETENTION_OLDER_THAN)."
+        ),
+    ] = None,
+    retention_keep_per_version: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            help="Background retention keeps each version's newest N traces (also: "
+            "GENVER_RETENTION_KEEP_PER_VERSION).",
+        ),
+    ] = None,
+    retention_interval: Annotated[
+        str | None,
+        typer.Option(help="How often retention runs (default 1h; also: GENVER_RETENTION_INTERVAL)."),
+    ] = None,
 ) -> None:
     """Serve the tracking database over HTTP: web UI at /, REST API under /api/v1, docs at /docs."""
     try:
@@ -67,6 +94,11 @@ def server(
         SERVER_BACKEND_STORE_URI.env_vars[0]: backend_store_uri,
         SERVER_TOKEN_FILE.env_vars[0]: None if token_file is None else str(token_file.resolve()),
         SERVER_MAX_REQUEST_MB.env_vars[0]: None if max_request_mb is None else repr(max_request_mb),
+        RETENTION_OLDER_THAN.env_vars[0]: retention_older_than,
+        RETENTION_KEEP_PER_VERSION.env_vars[0]: None
+        if retention_keep_per_version is None
+        else str(retention_keep_per_version),
+        RETENTION_INTERVAL.env_vars[0]: retention_interval,
     }
     env = {**os.environ, **{k: v for k, v in overrides.items() if v is not None}}
     try:
@@ -90,11 +122,18 @@ def server(
     plural = "s" if workers > 1 else ""
     auth = f"{len(settings.tokens)} token(s)" if settings.tokens else "no auth"
     typer.echo(f"genver server listening on {where}, serving {shown_uri} ({workers} worker{plural}, {auth})")
+    if settings.retention is not None:
+        typer.echo(f"retention: {settings.retention.describe()}")
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; end with exit code 0 instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if workers == 1:
         uvicorn.run(
-            build_app(settings, store), host=host, port=port, http=NoDelayHTTPProtocol, log_level="info"
+            build_app(settings, store),
+            host=host,
+            port=port,
+            http=NoDelayHTTPProtocol,
+            log_level="info",
+            log_config=log_config(),
         )
         return
     store.close()  # each worker opens its own (already upgraded) store
@@ -107,6 +146,7 @@ def server(
         workers=workers,
         http=NoDelayHTTPProtocol,
         log_level="info",
+        log_config=log_config(),  # applied again in each worker process
     )
 
 
@@ -130,7 +170,20 @@ def ui(
         token_file=None,
         allow_unauthenticated=False,
         max_request_mb=None,
+        retention_older_than=None,
+        retention_keep_per_version=None,
+        retention_interval=None,
     )
+
+
+def log_config() -> dict[str, Any]:
+    """uvicorn's logging, plus the server's own INFO lines (the background retention's) through
+    the same handler."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["genver.server"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
 
 
 def is_loopback(host: str) -> bool:

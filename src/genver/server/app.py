@@ -7,10 +7,12 @@ a body that fails validation is a 400 naming the field (FastAPI's default would 
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 import reprlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -22,6 +24,7 @@ from genver import wire as w
 from genver.exceptions import GenverError
 from genver.server.auth import Token, TokenAuth
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
+from genver.server.retention import RetentionSchedule, RetentionWorker
 from genver.server.routes import (
     compare,
     dashboards,
@@ -49,12 +52,17 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 
 
 def create_app(
-    store: Store, *, tokens: Sequence[Token] = (), max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    store: Store,
+    *,
+    tokens: Sequence[Token] = (),
+    max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES,
+    retention: RetentionSchedule | None = None,
 ) -> FastAPI:
     """A FastAPI app serving ``store`` under ``/api/v1``, with ``GET /health`` and docs at ``/docs``.
 
     With ``tokens`` (``auth.Token``), every request but ``GET /health`` needs one of them as a
-    bearer token; request bodies above ``max_request_bytes`` get 413.
+    bearer token; request bodies above ``max_request_bytes`` get 413. With ``retention``, a
+    background thread prunes the store's traces by that schedule while the app runs.
 
     >>> from genver.store.sql.store import SqlStore
     >>> app = create_app(SqlStore("sqlite://"))
@@ -66,6 +74,7 @@ def create_app(
         redoc_url=None,
         openapi_url="/openapi.json",
         responses=ERROR_RESPONSES,
+        lifespan=functools.partial(_lifespan, store=store, retention=retention),
     )
     app.state.store = store
     app.state.tokens = tuple(tokens)  # /login checks a person's token against them
@@ -98,6 +107,26 @@ def create_app(
     if tokens:  # added last, so it runs first: no body is read for a request without a token
         app.add_middleware(TokenAuth, tokens=tokens)
     return app
+
+
+@contextlib.asynccontextmanager
+async def _lifespan(
+    app: FastAPI, *, store: Store, retention: RetentionSchedule | None
+) -> AsyncIterator[None]:
+    """Start the background retention with the app, stop it at shutdown."""
+    worker = None
+    if retention is not None:
+        if hasattr(store, "prune_traces"):
+            worker = RetentionWorker(store, retention)
+            worker.start()
+        else:
+            _log.warning("retention is configured, but %r cannot prune traces: not applied", store)
+    app.state.retention = worker
+    try:
+        yield
+    finally:
+        if worker is not None:
+            await asyncio.to_thread(worker.stop)
 
 
 def _openapi_without_422(app: FastAPI, build: Callable[[], dict[str, Any]]) -> dict[str, Any]:

@@ -22,17 +22,20 @@ from genver.exceptions import InvalidArgumentError
 from genver.server.app import create_app
 from genver.server.auth import Token, load_tokens
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, max_request_bytes
+from genver.server.retention import RetentionSchedule
 from genver.store import store_for_uri
 from genver.store.base import Store
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ServerSettings:
-    """What a server process needs: the database it serves, its tokens, its request limit."""
+    """What a server process needs: the database it serves, its tokens, its request limit, its
+    retention schedule (None: traces are kept)."""
 
     backend_store_uri: str
     tokens: tuple[Token, ...] = ()
     max_request_bytes: int = DEFAULT_MAX_REQUEST_BYTES
+    retention: RetentionSchedule | None = None
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str] | None = None) -> ServerSettings:
@@ -43,6 +46,7 @@ class ServerSettings:
             backend_store_uri=uri,
             tokens=load_tokens(env),
             max_request_bytes=max_request_bytes(SERVER_MAX_REQUEST_MB.get_float(env)),
+            retention=RetentionSchedule.from_environ(env),
         )
 
 
@@ -62,7 +66,12 @@ def open_backend_store(uri: str) -> Store:
 
 def build_app(settings: ServerSettings, store: Store) -> FastAPI:
     """The app serving ``store`` with the settings' options."""
-    return create_app(store, tokens=settings.tokens, max_request_bytes=settings.max_request_bytes)
+    return create_app(
+        store,
+        tokens=settings.tokens,
+        max_request_bytes=settings.max_request_bytes,
+        retention=settings.retention,
+    )
 
 
 def app_from_env() -> FastAPI:
