@@ -16,6 +16,8 @@ import genver
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
 
 M = "m-" + "0" * 32  # a well-formed id that does not exist
+T = "tr-" + "0" * 32  # a well-formed trace id that does not exist
+A = "a-" + "0" * 32  # and an assessment id
 Call = Callable[[str], object]  # gets the id of an existing version
 
 
@@ -282,6 +284,28 @@ TABLE: list[tuple[str, Call, object, type[GenverError]]] = [
         lambda m: genver.update_current_trace(state="DONE"),
         "DONE",
         InvalidArgumentError,
+    ),
+    ("set_trace_tag", lambda m: genver.set_trace_tag("tr-1", "k", "v"), "tr-1", InvalidArgumentError),
+    ("set_trace_tag", lambda m: genver.set_trace_tag(T, "k", "v"), T, NotFoundError),
+    ("delete_trace_tag", lambda m: genver.delete_trace_tag(T, "k"), T, NotFoundError),
+    # assessments
+    ("log_feedback", lambda m: genver.log_feedback(trace_id=T, value=1), T, NotFoundError),
+    ("log_feedback", lambda m: genver.log_feedback(trace_id="t-1", value=1), "t-1", InvalidArgumentError),
+    (
+        "log_expectation",
+        lambda m: genver.log_expectation(trace_id=T, name="e", value=None),
+        None,
+        InvalidArgumentError,
+    ),
+    ("log_assessment", lambda m: genver.log_assessment(T, "good"), "good", InvalidArgumentError),  # type: ignore[arg-type]
+    ("get_assessment", lambda m: genver.get_assessment(T, A), A, NotFoundError),
+    ("update_assessment", lambda m: genver.update_assessment(T, A, "x"), "x", InvalidArgumentError),  # type: ignore[arg-type]
+    ("delete_assessment", lambda m: genver.delete_assessment(T, "a-1"), "a-1", InvalidArgumentError),
+    (
+        "override_feedback",
+        lambda m: genver.override_feedback(trace_id=T, assessment_id=A, value=1),
+        A,
+        NotFoundError,
     ),
 ]
 
