@@ -58,6 +58,7 @@ app.command("ui")(server.ui)
 db_app.command("upgrade")(db.db_upgrade)
 db_app.command("check")(db.db_check)
 db_app.command("backup")(db.db_backup)
+db_app.command("copy")(db.db_copy)
 
 
 @app.command()

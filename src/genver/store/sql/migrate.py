@@ -64,20 +64,22 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     return before, target
 
 
-def _check_known(revision: str | None) -> None:
-    """A revision this genver does not know was written by a newer genver: refuse to touch it."""
+def is_known(revision: str) -> bool:
+    """Whether this genver has ``revision`` (one it does not was written by a newer genver)."""
     from alembic.script import ScriptDirectory
     from alembic.util import CommandError
 
-    if revision is None:
-        return
     script = _script()
     assert isinstance(script, ScriptDirectory)
     try:
-        known = script.get_revision(revision) is not None
+        return script.get_revision(revision) is not None
     except CommandError:
-        known = False
-    if not known:
+        return False
+
+
+def _check_known(revision: str | None) -> None:
+    """A revision this genver does not know was written by a newer genver: refuse to touch it."""
+    if revision is not None and not is_known(revision):
         raise StoreError(
             f"The database schema is at revision {revision!r}, which this genver does not know "
             f"(its newest is {head_revision()!r}): the database was upgraded by a newer genver. "
