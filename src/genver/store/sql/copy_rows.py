@@ -11,16 +11,17 @@ destination's bulk path, and hashes them.
   is, so a value is byte-identical in the copy (the history chain's hashes depend on it).
 - **Bulk writes**: PostgreSQL's ``COPY FROM STDIN`` (measured faster than a pipelined
   ``executemany``, see bench/README.md), SQLite's ``executemany``.
-- **Checksum**: a row's canonical text (each value as text with its length; floats by ``repr``,
-  NaN and infinities spelled out, -0.0 as 0.0, which SQLite cannot keep) is hashed (BLAKE2b,
-  128 bits) and the hashes of a table are summed modulo 2**128. A sum does not depend on row
-  order, which differs between the two databases (PostgreSQL orders text by its collation), and
-  unlike a XOR it counts a duplicated row twice.
+- **Checksum**: each row's portable values, float columns as both databases return them (-0.0
+  as 0.0: SQLite does not keep the sign of zero), are hashed by their ``repr`` (BLAKE2b, 128
+  bits), and a table's hashes are summed modulo 2**128. A sum does not depend on row order,
+  which differs between the two databases (PostgreSQL orders text by its collation), and unlike
+  a XOR it counts a duplicated row twice.
+- **Column types**: integers, text, floats, metric values, booleans and JSON. A table with a
+  column of another type is refused by name (``TableCopy``), never copied approximately.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import json
 import math
@@ -59,18 +60,16 @@ class TableCopy:
         self._pk_at = [self.columns.index(k) for k in self.pk]
         kinds = []
         for c in table.columns:
-            if isinstance(c.type, sa.Boolean):
-                kinds.append("bool")
-            elif isinstance(c.type, MetricValue):
-                kinds.append("metric")
-            elif isinstance(c.type, sa.Float):
-                kinds.append("float")
-            elif isinstance(c.type, sa.JSON):
-                kinds.append("json")
-            else:
-                kinds.append("")
+            kind = _kind(c.type)
+            if kind is None:
+                raise StoreError(
+                    f"db copy does not know how to move column {table.name}.{c.name} of type {c.type!r} "
+                    "between databases: teach genver.store.sql.copy_rows its portable form."
+                )
+            kinds.append(kind)
         self._kinds = kinds
-        self._fix = [i for i, k in enumerate(kinds) if k]
+        self._fix = [i for i, k in enumerate(kinds) if k not in ("", "float")]
+        self._floats = [i for i, k in enumerate(kinds) if k in ("metric", "float")]
 
     # -- reading ------------------------------------------------------------------------------------
     def read(self, conn: Connection, after: Sequence[Any] | None, limit: int) -> list[Row]:
@@ -121,8 +120,8 @@ class TableCopy:
             kind = self._kinds[i]
             if kind == "bool":
                 out[i] = bool(v)
-            elif kind in ("metric", "float"):
-                out[i] = float(v)  # SQLite's 'NaN' text, or an integer stored in a REAL column
+            elif kind == "metric":
+                out[i] = float(v)  # SQLite's 'NaN' text
             elif not isinstance(v, str):  # json: a driver that decoded it
                 out[i] = json.dumps(v)
         return tuple(out)
@@ -153,11 +152,28 @@ class TableCopy:
     # -- checking -----------------------------------------------------------------------------------
     def checksum(self, conn: Connection, batch: int = 10_000) -> Checksum:
         total = count = 0
+        floats = self._floats
         for rows in self.scan(conn, batch):
             for row in rows:
-                total += row_hash(row)
+                total += row_hash(_zero_floats(row, floats) if floats else row)
             count += len(rows)
         return Checksum(count, f"{total % _MOD:032x}")
+
+
+def _kind(type_: sa.types.TypeEngine[Any]) -> str | None:
+    """How a column's values are made portable: ``bool``, ``metric``, ``float``, ``json``, ``""``
+    (as read: integers and text), or None for a type db copy does not handle."""
+    if isinstance(type_, sa.Boolean):
+        return "bool"
+    if isinstance(type_, MetricValue):
+        return "metric"
+    if isinstance(type_, sa.Float):
+        return "float"
+    if isinstance(type_, sa.JSON):
+        return "json"
+    if isinstance(type_, (sa.Integer, sa.String)):  # BigInteger and Text are subclasses
+        return ""
+    return None
 
 
 def _nan_as_text(row: Row, at: Sequence[int]) -> Row:
@@ -168,27 +184,19 @@ def _nan_as_text(row: Row, at: Sequence[int]) -> Row:
     )
 
 
-def canonical(value: Any) -> str:
-    """One value as text, the same whichever database it was read from."""
-    if value is None:
-        return "\x00"
-    if isinstance(value, bool):
-        return "t" if value else "f"
-    if isinstance(value, float):
-        if math.isnan(value):
-            return "NaN"
-        if math.isinf(value):
-            return "Infinity" if value > 0 else "-Infinity"
-        return repr(value) if value != 0 else "0.0"
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return bytes(value).hex()
-    if isinstance(value, dt.datetime):
-        return (value if value.tzinfo is None else value.astimezone(dt.timezone.utc)).isoformat()
-    return str(value)
+def _zero_floats(row: Row, at: Sequence[int]) -> Row:
+    """Float columns as both databases give them back: a float (SQLite's REAL column may hold an
+    integer), -0.0 as 0.0 (SQLite does not keep the sign of zero)."""
+    out = list(row)
+    for i in at:
+        v = out[i]
+        if v is not None:
+            out[i] = float(v) if v != 0 else 0.0
+    return tuple(out)
 
 
 def row_hash(row: Row) -> int:
-    text = "".join(f"{len(s)}:{s}" for s in map(canonical, row))
-    return int.from_bytes(
-        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest(), "big"
-    )
+    """A row's 128-bit hash: BLAKE2b of its ``repr``. Rows hold portable values (text,
+    integers, floats, booleans, None), so the same row reads the same from either database, and
+    ``repr`` keeps fields apart: ``('ab', 'c')`` and ``('a', 'bc')`` differ."""
+    return int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=16).digest(), "big")
