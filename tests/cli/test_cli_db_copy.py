@@ -147,3 +147,38 @@ def test_a_copy_killed_half_way_resumes_and_every_row_is_there(
     finally:
         engine.dispose()
         pg_databases.drop(dst)
+
+
+@pytest.mark.postgres
+def test_the_history_chain_still_verifies_in_the_copy(
+    tmp_path: Path, pg_databases: PgDatabases, cli: Callable[..., tuple[int, str]]
+) -> None:
+    """The versions' history is copied byte for byte: the copy's chain verifies and reaches the
+    head the source had."""
+    pytest.importorskip("genver.client.audit", reason="the versions' history has not landed")
+    src = f"sqlite:///{tmp_path}/a.db"
+    fill(src, traces=2)
+    store = SqlStore(src)
+    model = store.create_logged_model(experiment_id="0", name="audited", params={"p": "1"})
+    store.set_logged_model_tags(model.model_id, {"stage": "prod", "ünï": "cødé"})
+    store.close()
+    code, head = cli("audit", "head", "--tracking-uri", src)
+    assert code == 0 and head.strip().split(":")[0] != "0", head
+    dst = pg_databases.create()
+    try:
+        assert cli("db", "copy", src, dst)[0] == 0
+        verify = [
+            sys.executable,
+            "-m",
+            "genver",
+            "audit",
+            "verify",
+            "--head",
+            head.strip(),
+            "--tracking-uri",
+            dst,
+        ]
+        done = subprocess.run(verify, capture_output=True, text=True, timeout=120)  # its own connections
+        assert done.returncode == 0 and "reaches the head kept" in done.stdout, done.stdout + done.stderr
+    finally:
+        pg_databases.drop(dst)
