@@ -72,7 +72,8 @@ SQLITE_BUSY_TIMEOUT = Setting(
 TRACKING_USER = Setting(
     ("GENVER_USER", "MLFLOW_TRACKING_USERNAME", "USER", "USERNAME"),
     None,
-    "The user recorded on runs and versions (tag mlflow.user).",
+    "The user recorded on runs and versions (tag mlflow.user), and named in the versions' history "
+    "for changes made through a local store (default: the OS account name).",
 )
 
 TRACE_FLUSH_INTERVAL = Setting(
@@ -188,13 +189,15 @@ SERVER_BACKEND_STORE_URI = Setting(
 SERVER_TOKENS = Setting(
     ("GENVER_SERVER_TOKENS",),
     None,
-    "Tokens `genver server` accepts, comma-separated 'rw:TOKEN' (read-write) or 'ro:TOKEN' "
-    "(read-only); none (and no token file) means auth is off.",
+    "Tokens `genver server` accepts, comma-separated '[name=]rw:TOKEN' (read-write) or "
+    "'[name=]ro:TOKEN' (read-only); the name is who the versions' history says made a change with "
+    "it. None (and no token file) means auth is off.",
 )
 SERVER_TOKEN_FILE = Setting(
     ("GENVER_SERVER_TOKEN_FILE",),
     None,
-    "A file of tokens for `genver server`, one per line: '<token> read-write|read-only [label]'.",
+    "A file of tokens for `genver server`, one per line: '<token> read-write|read-only [name]' "
+    "(the name, spaces allowed, is who the versions' history says made a change with it).",
 )
 SERVER_MAX_REQUEST_MB = Setting(
     ("GENVER_SERVER_MAX_REQUEST_MB",),

@@ -181,3 +181,54 @@ def check_id(value: object, what: str, max_length: int | None = None) -> str:
 
 def is_finite(value: float) -> bool:
     return math.isfinite(value)
+
+
+MAX_ALIAS_LENGTH = 255
+_ALIAS = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+#: Alias names kept for genver's own use, compared case-insensitively (as MLflow keeps "latest").
+RESERVED_ALIASES = frozenset({"latest"})
+
+
+def check_alias(alias: object) -> str:
+    """An alias name, given with or without its ``@``: ASCII letters, digits, ``_``, ``.`` and
+    ``-``, starting with a letter or digit, at most 255 characters, not ``latest``. Returns it
+    without the ``@``.
+
+    >>> check_alias("@production"), check_alias("canary-eu.2")
+    ('production', 'canary-eu.2')
+    """
+    if not isinstance(alias, str):
+        raise InvalidArgumentError(
+            f"Invalid alias {alias!r} of type {type(alias).__name__}: expected a string such as 'production'."
+        )
+    name = alias[1:] if alias.startswith("@") else alias
+    if not _ALIAS.fullmatch(name):
+        raise InvalidArgumentError(
+            f"Invalid alias {alias!r}: an alias is ASCII letters, digits, '_', '.' and '-', starting "
+            "with a letter or digit, e.g. 'production' or 'canary-eu'."
+        )
+    if len(name) > MAX_ALIAS_LENGTH:
+        raise InvalidArgumentError(
+            f"Invalid alias {name[:40]!r}... of {len(name)} characters: at most {MAX_ALIAS_LENGTH} are allowed."
+        )
+    if name.lower() in RESERVED_ALIASES:
+        raise InvalidArgumentError(
+            f"Invalid alias {alias!r}: {name.lower()!r} is reserved (in any case); a version name "
+            "already means its latest version."
+        )
+    return name
+
+
+MAX_ACTOR_LENGTH = 256
+
+
+def check_actor(actor: object, what: str = "actor") -> str:
+    """Who a history entry names: a non-blank string of at most 256 characters without control
+    characters (a server token's name, a user name)."""
+    if not isinstance(actor, str) or not actor.strip():
+        raise InvalidArgumentError(f"Invalid {what} {actor!r}: expected a non-empty name such as 'ci-bot'.")
+    if len(actor) > MAX_ACTOR_LENGTH or _CONTROL.search(actor):
+        raise InvalidArgumentError(
+            f"Invalid {what} {actor[:40]!r}: at most {MAX_ACTOR_LENGTH} characters, no control characters."
+        )
+    return actor.strip()

@@ -241,7 +241,7 @@ def test_tokens_from_env_and_file(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("env", "message"),
     [
-        ({"GENVER_SERVER_TOKENS": "rx:s3cret"}, "item 1: expected 'rw:TOKEN' or 'ro:TOKEN'"),
+        ({"GENVER_SERVER_TOKENS": "rx:s3cret"}, "item 1: expected '[name=]rw:TOKEN' or '[name=]ro:TOKEN'"),
         ({"GENVER_SERVER_TOKENS": "s3cret"}, "item 1"),
         ({"GENVER_SERVER_TOKENS": ","}, "holds no tokens"),
         ({"GENVER_SERVER_TOKENS": "rw:s3cret,ro:s3cret"}, "read-write and read-only"),

@@ -37,6 +37,8 @@ MODULES = [
     "tests.store.test_assessment_updates",
     "tests.store.test_trace_time_filters",
     "tests.store.test_eval_datasets",
+    "tests.store.test_aliases",
+    "tests.store.test_history",
     "tests.store.test_eval_dataset_merge",
 ]
 # Tests that open the SQL engine or build a SqlStore themselves.

@@ -12,6 +12,7 @@ from collections.abc import Callable
 import pytest
 import sqlalchemy as sa
 
+from genver.client import GenverClient
 from genver.store.sql.migrate import head_revision
 from genver.store.sql.store import SqlStore
 
@@ -67,6 +68,9 @@ def _assert_nothing_lost(uri: str, workers: int) -> None:
             assert conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalars().all() == [
                 head_revision()
             ]
+        # Every version's creation and metric are in one unforked history chain.
+        report = GenverClient(store=store).verify_history()
+        assert report.ok and report.checked == 2 * n, report.problem
     finally:
         store.close()
 

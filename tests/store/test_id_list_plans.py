@@ -12,7 +12,7 @@ from genver.store.sql import model_rows
 from genver.store.sql.store import SqlStore
 
 
-def test_sqlite_reads_a_pages_params_and_tags_through_the_index(tmp_path: object) -> None:
+def test_sqlite_reads_a_pages_params_tags_and_aliases_through_the_index(tmp_path: object) -> None:
     store = SqlStore(f"sqlite:///{tmp_path}/plan.db")
     try:
         exp = store.create_experiment("plans")
@@ -24,9 +24,9 @@ def test_sqlite_reads_a_pages_params_and_tags_through_the_index(tmp_path: object
         ]
         with store.engine.connect() as conn:
             sql = str(model_rows._PAGE_DETAILS.compile(dialect=conn.dialect))
-            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (json.dumps(ids), json.dumps(ids))).all()
+            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}", (json.dumps(ids),) * 3).all()
         details = [str(row[-1]) for row in plan]
-        for table in ("logged_model_params", "logged_model_tags"):
+        for table in ("logged_model_params", "logged_model_tags", "model_aliases"):
             assert any(d.startswith(f"SEARCH {table}") for d in details), details
             assert not any(d.startswith(f"SCAN {table}") for d in details), details
     finally:

@@ -24,7 +24,9 @@ def _indexes(engine: sa.Engine) -> dict[str, set[str]]:
 
 
 def _build_0003(uri: str) -> tuple[str, str, str]:
-    """A store at revision 0003 with versions, a run and metrics: (experiment, version, run)."""
+    """A store at revision 0003 with versions, a run and metrics: (experiment, version, run).
+    Versions are written with SQL, as genver 0003 wrote them (today's store also records their
+    history, in a table 0003 does not have)."""
     engine = create_engine(uri)
     try:
         migrate.upgrade(engine, "0003")
@@ -32,20 +34,43 @@ def _build_0003(uri: str) -> tuple[str, str, str]:
         exp = store.create_experiment("legacy")
         run_id = store.create_run(experiment_id=exp, run_name="old", tags={"team": "ml"}).info.run_id
         store.log_batch(run_id, params={"lr": "0.1"}, metrics=[Metric("acc", 0.8, T0, 1)])
-        model_id = store.create_logged_model(
-            experiment_id=exp, name="agent-v1", params={"llm": "gpt-4"}, tags={"env": "prod"}
-        ).model_id
+        model_id = _insert_version(engine, exp, "agent-v1", "gpt-4", "prod", 0)
         for i in range(30):
-            store.create_logged_model(
-                experiment_id=exp, name=f"other-{i}", params={"llm": "claude"}, tags={"env": "dev"}
+            _insert_version(engine, exp, f"other-{i}", "claude", "dev", i + 1)
+        store.log_batch(run_id, metrics=[Metric("acc", 0.9, T0 + 1, 2)])
+        with engine.begin() as conn:
+            conn.execute(
+                sa.text(
+                    "INSERT INTO logged_model_metrics (model_id, key, value, timestamp, step, run_id) "
+                    "VALUES (:m, 'acc', 0.9, :t, 2, :r)"
+                ),
+                {"m": model_id, "t": T0 + 1, "r": run_id},
             )
-        store.log_batch(run_id, metrics=[Metric("acc", 0.9, T0 + 1, 2, model_id=model_id)])
-        with engine.connect() as conn:
             assert migrate.current_revision(conn) == "0003"
         assert set().union(*_indexes(engine).values()) >= OLD_INDEXES
         return exp, model_id, run_id
     finally:
         engine.dispose()
+
+
+def _insert_version(engine: sa.Engine, exp: str, name: str, llm: str, env: str, n: int) -> str:
+    model_id = f"m-{n:032x}"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO logged_models (model_id, experiment_id, name, artifact_location, "
+                "creation_timestamp, last_updated_timestamp, status, lifecycle_stage) "
+                "VALUES (:m, :e, :n, '/a', :t, :t, 'READY', 'active')"
+            ),
+            {"m": model_id, "e": int(exp), "n": name, "t": T0 + n},
+        )
+        conn.execute(
+            sa.text("INSERT INTO logged_model_params VALUES (:m, 'llm', :v)"), {"m": model_id, "v": llm}
+        )
+        conn.execute(
+            sa.text("INSERT INTO logged_model_tags VALUES (:m, 'env', :v)"), {"m": model_id, "v": env}
+        )
+    return model_id
 
 
 def test_upgrade_from_0003_keeps_every_row_and_replaces_the_search_indexes(db_uri: str) -> None:

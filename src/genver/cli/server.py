@@ -40,7 +40,8 @@ def server(
         Path | None,
         typer.Option(
             help="Turn auth on with the tokens in this file, one per line: "
-            "'<token> read-write|read-only [label]' (also: GENVER_SERVER_TOKENS='rw:T1,ro:T2').",
+            "'<token> read-write|read-only [name]' (also: GENVER_SERVER_TOKENS='ci=rw:T1,ro:T2'); "
+            "the name is who the versions' history says made each change.",
             dir_okay=False,
         ),
     ] = None,

@@ -7,17 +7,19 @@ file each, every group a direct subclass of ``ClientBase``:
 - ``tracking.py``: experiments, runs, versions (``LoggedModel``);
 - ``traces.py``: traces, trace tags and statistics, assessments;
 - ``datasets.py``: evaluation datasets;
+- ``history.py``: aliases (``@production``) and the versions' history (``audit.py`` verifies it);
 - ``refs.py``: version references (``m-<id>``, a name, ``@alias``), parsed and resolved once.
 """
 
 from __future__ import annotations
 
 from genver.client.datasets import DatasetsClient
+from genver.client.history import HistoryClient
 from genver.client.traces import TracesClient
 from genver.client.tracking import TrackingClient
 
 
-class GenverClient(TrackingClient, TracesClient, DatasetsClient):
+class GenverClient(TrackingClient, TracesClient, DatasetsClient, HistoryClient):
     """Explicit-id access to a tracking store.
 
     >>> client = GenverClient("sqlite:///genver.db")          # doctest: +SKIP

@@ -12,6 +12,7 @@ from genver.entities.dataset import Dataset
 from genver.entities.document import Document
 from genver.entities.eval_dataset import DatasetRecord, EvaluationDataset
 from genver.entities.experiment import Experiment, LifecycleStage, ViewType
+from genver.entities.history import HistoryEntry, HistoryHead, ModelAlias
 from genver.entities.logged_model import LoggedModel, LoggedModelStatus
 from genver.entities.metric import Metric
 from genver.entities.paged_list import PagedList
@@ -45,11 +46,14 @@ __all__ = [
     "DatasetInput",
     "Document",
     "Experiment",
+    "HistoryEntry",
+    "HistoryHead",
     "LifecycleStage",
     "LoggedModel",
     "LoggedModelInput",
     "LoggedModelStatus",
     "Metric",
+    "ModelAlias",
     "PagedList",
     "Run",
     "RunData",

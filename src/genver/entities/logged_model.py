@@ -74,6 +74,8 @@ _PROTO_NAMES = {
 }
 
 _REPR_EXCLUDED = frozenset({"tags", "params", "metrics"})
+#: genver's own fields, not in MLflow's ``LoggedModel.to_dictionary()``.
+_GENVER_ONLY = frozenset({"aliases"})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -96,6 +98,7 @@ class LoggedModel:
     tags: Mapping[str, str] = field(default_factory=dict)
     params: Mapping[str, str] = field(default_factory=dict)
     metrics: list[Metric] | None = None
+    aliases: list[str] = field(default_factory=list)  # genver: the version's aliases, sorted
 
     @property
     def model_uri(self) -> str:
@@ -103,8 +106,9 @@ class LoggedModel:
         return f"models:/{self.model_id}"
 
     def to_dictionary(self) -> dict[str, Any]:
-        """Every property but ``model_uri``, with ``status`` as MLflow's integer code."""
-        out = {f.name: getattr(self, f.name) for f in fields(LoggedModel)}
+        """MLflow's dictionary: every property but ``model_uri`` and genver's ``aliases``, with
+        ``status`` as MLflow's integer code."""
+        out = {f.name: getattr(self, f.name) for f in fields(LoggedModel) if f.name not in _GENVER_ONLY}
         out["status"] = self.status.code
         out["tags"] = dict(self.tags)
         out["params"] = dict(self.params)

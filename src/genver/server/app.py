@@ -22,7 +22,7 @@ from starlette.exceptions import HTTPException
 
 from genver import wire as w
 from genver.exceptions import GenverError
-from genver.server.auth import Token, TokenAuth
+from genver.server.auth import ClaimedActor, Token, TokenAuth
 from genver.server.limits import DEFAULT_MAX_REQUEST_BYTES, BodySizeLimit
 from genver.server.retention import RetentionSchedule, RetentionWorker
 from genver.server.routes import (
@@ -31,6 +31,7 @@ from genver.server.routes import (
     datasets,
     evaluations,
     experiments,
+    history,
     models,
     otlp,
     runs,
@@ -82,6 +83,7 @@ def create_app(
         experiments.router,
         runs.router,
         models.router,
+        history.router,
         traces.router,
         traces.assessments,
         datasets.router,
@@ -105,7 +107,9 @@ def create_app(
     app.openapi = functools.partial(_openapi_without_422, app, app.openapi)  # type: ignore[method-assign]
     app.add_middleware(BodySizeLimit, max_bytes=max_request_bytes)
     if tokens:  # added last, so it runs first: no body is read for a request without a token
-        app.add_middleware(TokenAuth, tokens=tokens)
+        app.add_middleware(TokenAuth, tokens=tokens)  # names the token as the actor of changes
+    else:
+        app.add_middleware(ClaimedActor)  # no tokens: the actor the client claims
     return app
 
 

@@ -6,9 +6,13 @@ a 403 (``PermissionDeniedError``). Whether a route writes is not guessed from it
 searches are POSTs that only read): every route is listed in ``ROUTE_ACCESS``, and anything not
 listed there, including a route added later without an entry, counts as a write (fails closed).
 
-Tokens come from ``GENVER_SERVER_TOKENS`` (``"rw:TOKEN1,ro:TOKEN2"``) and/or a token file, one
-per line: ``<token> read-write|read-only [label]``, ``#`` starting a comment. They are compared in
-constant time (as SHA-256 digests, so their lengths do not leak either) and never logged.
+Tokens come from ``GENVER_SERVER_TOKENS`` (``"ci=rw:TOKEN1,ana=ro:TOKEN2"``; the ``name=`` is
+optional) and/or a token file, one per line: ``<token> read-write|read-only [name]``, ``#``
+starting a comment. They are compared in constant time (as SHA-256 digests, so their lengths do not
+leak either) and never logged. A token's name is who the versions' history says made a change
+through it (``genver.store.actor``); a token without one is named by where it was configured
+(``GENVER_SERVER_TOKENS[2]``, ``tokens.txt:3``). With auth off, the history names who the client
+says it is (``X-Genver-Actor``), else ``anonymous``.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
-from urllib.parse import urlencode
+from urllib.parse import unquote, urlencode
 
 from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -29,6 +33,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from genver import wire as w
 from genver.config import SERVER_TOKEN_FILE, SERVER_TOKENS
 from genver.exceptions import GenverError, InvalidArgumentError, PermissionDeniedError, UnauthenticatedError
+from genver.store.actor import ACTOR_HEADER, acting_as
+from genver.validation import check_actor
 from genver.wire.errors import status_for
 
 
@@ -85,6 +91,14 @@ ROUTE_ACCESS: Mapping[tuple[str, str], Access] = {
     ("PUT", "/api/v1/models/{model_id}/tags"): _W,
     ("DELETE", "/api/v1/models/{model_id}/tags"): _W,
     ("PUT", "/api/v1/models/{model_id}/params"): _W,
+    ("PUT", "/api/v1/models/{model_id}/aliases/{alias}"): _W,
+    ("GET", "/api/v1/models/{model_id}/history"): _R,
+    ("GET", "/api/v1/aliases"): _R,
+    ("GET", "/api/v1/aliases/{alias}"): _R,
+    ("DELETE", "/api/v1/aliases/{alias}"): _W,
+    ("GET", "/api/v1/aliases/{alias}/history"): _R,
+    ("GET", "/api/v1/history"): _R,
+    ("GET", "/api/v1/history/head"): _R,
     ("PUT", "/api/v1/traces"): _W,
     ("GET", "/api/v1/traces"): _R,
     ("POST", "/api/v1/traces/search"): _R,
@@ -127,7 +141,8 @@ def route_access(method: str, path: str) -> Access:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Token:
-    """One accepted token. The secret is kept only as its digest and never shown."""
+    """One accepted token. The secret is kept only as its digest and never shown; ``label`` is
+    its name, which the versions' history records as who made a change with it."""
 
     digest: bytes = field(repr=False)
     can_write: bool
@@ -137,29 +152,44 @@ class Token:
     def of(cls, secret: str, *, can_write: bool, label: str = "") -> Token:
         return cls(digest=_digest(secret), can_write=can_write, label=label)
 
+    @property
+    def name(self) -> str:
+        return self.label or "token"
+
 
 _ACCESS_WORDS = {"rw": True, "read-write": True, "ro": False, "read-only": False}
 
 
 def parse_tokens(spec: str) -> list[Token]:
-    """``"rw:TOKEN1,ro:TOKEN2"`` as tokens (the ``GENVER_SERVER_TOKENS`` format)."""
-    name = SERVER_TOKENS.env_vars[0]
+    """``"ci=rw:TOKEN1,ro:TOKEN2"`` as tokens (the ``GENVER_SERVER_TOKENS`` format): each item is
+    ``[name=]rw|ro:TOKEN``; a token without a name is called ``GENVER_SERVER_TOKENS[<n>]``."""
+    var = SERVER_TOKENS.env_vars[0]
     tokens = []
     for n, item in enumerate((i.strip() for i in spec.split(",")), start=1):
         if not item:
             continue
-        access, sep, secret = item.partition(":")
+        head, sep, secret = item.partition(":")
+        name, has_name, access = head.rpartition("=") if "=" in head else ("", "", head)
         if not sep or access.strip() not in _ACCESS_WORDS or not _valid_secret(secret):
             raise InvalidArgumentError(  # the item itself is a secret: say where, not what
-                f"Invalid {name} item {n}: expected 'rw:TOKEN' or 'ro:TOKEN' (a token without "
-                "spaces or commas), e.g. 'rw:TOKEN1,ro:TOKEN2'."
+                f"Invalid {var} item {n}: expected '[name=]rw:TOKEN' or '[name=]ro:TOKEN' (a token "
+                "without spaces or commas), e.g. 'ci=rw:TOKEN1,ana=ro:TOKEN2'."
             )
-        tokens.append(Token.of(secret, can_write=_ACCESS_WORDS[access.strip()], label=f"{name}[{n}]"))
+        label = _token_name(name, f"{var} item {n}") if has_name else f"{var}[{n}]"
+        tokens.append(Token.of(secret, can_write=_ACCESS_WORDS[access.strip()], label=label))
     return tokens
 
 
+def _token_name(name: str, where: str) -> str:
+    try:
+        return check_actor(name.strip(), f"token name in {where}")
+    except InvalidArgumentError as exc:
+        raise InvalidArgumentError(f"{exc.message} (the name the versions' history records)") from None
+
+
 def read_token_file(path: str | os.PathLike[str]) -> list[Token]:
-    """The tokens of a token file: ``<token> read-write|read-only [label]`` per line."""
+    """The tokens of a token file: ``<token> read-write|read-only [name]`` per line (the name,
+    which may hold spaces, is who the versions' history records; default ``<file>:<line>``)."""
     try:
         with open(path, encoding="utf-8") as f:
             lines = f.read().splitlines()
@@ -173,10 +203,11 @@ def read_token_file(path: str | os.PathLike[str]) -> list[Token]:
         if len(words) < 2 or words[1] not in _ACCESS_WORDS:
             raise InvalidArgumentError(
                 f"Invalid line {n} of token file {os.fspath(path)!r}: expected "
-                "'<token> read-write|read-only [label]'"
+                "'<token> read-write|read-only [name]'"
                 + (f", got access {words[1]!r}." if len(words) >= 2 else ", got no access level.")
             )
-        label = " ".join(words[2:]) or f"{os.path.basename(path)}:{n}"
+        where = f"line {n} of token file {os.fspath(path)!r}"
+        label = _token_name(" ".join(words[2:]), where) if words[2:] else f"{os.path.basename(path)}:{n}"
         tokens.append(Token.of(words[0], can_write=_ACCESS_WORDS[words[1]], label=label))
     if not tokens:
         raise InvalidArgumentError(
@@ -266,7 +297,9 @@ class TokenAuth:
             )
             challenge = 'Bearer realm="genver", error="insufficient_scope"'
         if error is None:
-            await self.app(scope, receive, send)
+            assert token is not None
+            with acting_as(token.name):  # the versions' history names the token
+                await self.app(scope, receive, send)
             return
         body = w.ErrorBody(
             error_code=error.error_code, message=error.message, error_type=type(error).__name__
@@ -277,6 +310,40 @@ class TokenAuth:
 
     def _match(self, presented: str) -> Token | None:
         return match_token(self._tokens, presented)
+
+
+class ClaimedActor:
+    """ASGI middleware of a server without auth tokens: changes are recorded in the versions'
+    history as made by whoever the client says it is (``X-Genver-Actor``, percent-encoded, as
+    ``RestStore`` sends its local user), else ``anonymous``. Nothing checks the claim: that is
+    what tokens are for (``TokenAuth`` ignores the header)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        claimed = _header(scope, ACTOR_HEADER.lower().encode())
+        try:
+            actor = check_actor(unquote(claimed), f"{ACTOR_HEADER} header") if claimed else "anonymous"
+        except InvalidArgumentError as error:
+            body = w.ErrorBody(
+                error_code=error.error_code, message=error.message, error_type=type(error).__name__
+            )
+            await send_json(send, status_for(error), body.model_dump_json().encode())
+            return
+        with acting_as(actor):
+            await self.app(scope, receive, send)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            text: str = value.decode("latin-1")
+            return text
+    return None
 
 
 def _cookie(scope: Scope, name: str) -> str | None:

@@ -21,9 +21,12 @@ from genver.entities import (
     Expectation,
     Experiment,
     Feedback,
+    HistoryEntry,
+    HistoryHead,
     LoggedModel,
     LoggedModelStatus,
     Metric,
+    ModelAlias,
     PagedList,
     Run,
     Span,
@@ -202,6 +205,53 @@ class Store(abc.ABC):
         page_token: str | None = None,
     ) -> PagedList[LoggedModel]:
         """One page of versions matching the filter (MLflow's grammar plus OR and parentheses)."""
+
+    # -- aliases and history (genver) -----------------------------------------------------------
+    @abc.abstractmethod
+    def set_logged_model_alias(self, model_id: str, alias: str) -> None:
+        """Point ``alias`` (unique in the version's experiment) at this version, moving it off
+        the version holding it; setting it where it already is changes nothing. The move is
+        recorded in both versions' history."""
+
+    @abc.abstractmethod
+    def delete_logged_model_alias(self, *, experiment_id: str, alias: str) -> None:
+        """Remove an alias (recorded in its version's history); one the experiment does not
+        have is a ``NotFoundError`` naming it."""
+
+    @abc.abstractmethod
+    def get_logged_model_by_alias(self, *, experiment_id: str, alias: str) -> LoggedModel:
+        """The version ``alias`` points to in the experiment; none is a ``NotFoundError``
+        naming the alias."""
+
+    @abc.abstractmethod
+    def get_logged_model_aliases(self, *, experiment_id: str) -> list[ModelAlias]:
+        """The experiment's aliases, by name."""
+
+    @abc.abstractmethod
+    def get_logged_model_history(
+        self,
+        model_id: str,
+        *,
+        max_results: int = 1000,
+        page_token: str | None = None,
+        newest_first: bool = False,
+    ) -> PagedList[HistoryEntry]:
+        """One page of a version's history, oldest first (or newest first); deleted versions too
+        (their history is kept). An id no version ever had is a ``NotFoundError``."""
+
+    @abc.abstractmethod
+    def get_alias_history(self, *, experiment_id: str, alias: str) -> list[HistoryEntry]:
+        """Every move of ``alias`` in the experiment (``alias_set`` / ``alias_removed``
+        entries), oldest first: which version held it when."""
+
+    @abc.abstractmethod
+    def read_history(self, *, after_seq: int = 0, max_results: int = 1000) -> list[HistoryEntry]:
+        """The chain's entries with ``seq`` above ``after_seq``, in order, at most
+        ``max_results``: what ``genver audit verify`` reads, stored values as they are."""
+
+    @abc.abstractmethod
+    def history_head(self) -> HistoryHead:
+        """How many entries the chain has and the hash of its last one."""
 
     # -- traces ----------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -3,7 +3,8 @@
 The same wire models as the server (``genver.wire``) go both ways, and error bodies map
 back to the exception classes the local store raises (``genver.wire.errors``), so code behaves
 the same on ``sqlite:///...`` and ``http://host:port``. Comparisons and gates are computed by
-the server (``served_comparison``, in ``rest_compare.py``; datasets are in ``rest_datasets.py``).
+the server (``served_comparison``, in ``rest_compare.py``; datasets are in ``rest_datasets.py``,
+aliases and history in ``rest_history.py``).
 
 Idempotent calls (reads, searches, and upserts such as ``log_traces`` or ``set_*_tags``) are
 retried with exponential backoff when the server cannot be reached or answers 502/503/504;
@@ -38,6 +39,7 @@ from genver.exceptions import InvalidArgumentError
 from genver.store.base import Store
 from genver.store.rest_compare import RestComparisons
 from genver.store.rest_datasets import RestEvalDatasets
+from genver.store.rest_history import RestHistory
 from genver.store.rest_transport import (
     items_of,
     parse,
@@ -50,7 +52,7 @@ from genver.store.rest_transport import (
 from genver.validation import check_experiment_name, check_params, check_tags
 
 
-class RestStore(RestEvalDatasets, RestComparisons, Store):
+class RestStore(RestEvalDatasets, RestHistory, RestComparisons, Store):
     """A store served by ``genver server`` at ``base_url`` (or through ``http_client``).
 
     >>> store = RestStore("http://127.0.0.1:5000")  # doctest: +SKIP

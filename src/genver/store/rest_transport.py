@@ -24,6 +24,7 @@ from genver.exceptions import (
     StoreUnavailableError,
     UnauthenticatedError,
 )
+from genver.store.actor import ACTOR_HEADER, current_actor
 from genver.validation import check_id, check_tags
 from genver.wire.errors import error_for
 
@@ -167,6 +168,8 @@ class RestTransport:
         except (TypeError, ValueError) as e:  # a value JSON cannot carry (bytes, a set, a cycle)
             raise InvalidArgumentError(f"Cannot send {type(body).__name__} to the server: {e}.") from None
         headers = {**self._auth, **({"content-type": "application/json"} if content is not None else {})}
+        # Who acts, for a server without auth tokens (one with tokens records the token's name).
+        headers[ACTOR_HEADER] = quote(current_actor(), safe="")
         attempts = 1 + (self._retries if idempotent else 0)
         error: GenverError = StoreUnavailableError(f"genver server at {self._where} did not answer.")
         for attempt in range(attempts):

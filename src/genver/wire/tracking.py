@@ -265,6 +265,7 @@ class LoggedModelW(Wire):
     tags: dict[str, str] = {}
     params: dict[str, str] = {}
     metrics: list[MetricW] | None = None
+    aliases: list[str] = []
 
     @classmethod
     def of(cls, m: LoggedModel) -> LoggedModelW:
@@ -277,6 +278,7 @@ class LoggedModelW(Wire):
         d = dict(self.__dict__)  # the fields' values (a page of versions: 10x faster than getattr)
         d["status"] = LoggedModelStatus.from_value(self.status)
         d["metrics"] = None if self.metrics is None else [x.entity() for x in self.metrics]
+        d["aliases"] = list(self.aliases)
         return LoggedModel(**d)
 
 

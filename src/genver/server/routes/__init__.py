@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.responses import Response
 from pydantic_core import PydanticSerializationError
 
+from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.base import Store
 from genver.wire import Wire, dumps
 
@@ -37,3 +38,16 @@ def out(model: Wire, status_code: int = 200) -> Response:
 
 def ok() -> Response:
     return Response(status_code=204)
+
+
+def experiment_id_of(store: Store, experiment: str) -> str:
+    """The id of the experiment an ``experiment`` parameter names: an id, else a name (where no
+    experiment is current, as on the server, this is how a route or page is told which)."""
+    try:
+        return store.get_experiment(experiment).experiment_id
+    except (NotFoundError, InvalidArgumentError):  # not an id, or no experiment has it
+        pass
+    found = store.get_experiment_by_name(experiment)
+    if found is None:
+        raise NotFoundError(f"No experiment with id or name {experiment!r}.")
+    return found.experiment_id

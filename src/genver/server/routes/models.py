@@ -11,7 +11,7 @@ from genver import wire as w
 from genver.client import GenverClient
 from genver.entities import LoggedModelStatus
 from genver.server import SERVER_NAME
-from genver.server.routes import StoreDep, ok, out
+from genver.server.routes import StoreDep, experiment_id_of, ok, out
 from genver.server.routes.model_stats_order import (
     STAT_ORDER_KEYS,
     search_by_trace_stat,
@@ -86,7 +86,15 @@ def search_logged_models(body: w.SearchLoggedModels, store: StoreDep) -> Respons
 
 
 @router.get("/{model_id}", response_model=w.LoggedModelW)
-def get_logged_model(model_id: str, store: StoreDep) -> Response:
+def get_logged_model(
+    model_id: str,
+    store: StoreDep,
+    experiment: Annotated[str, Query(description="For an @alias: its experiment (id, else name).")] = "0",
+) -> Response:
+    """A version by id, or by ``@alias`` in ``experiment``."""
+    if model_id.startswith("@"):
+        exp_id = experiment_id_of(store, experiment)
+        return out(w.LoggedModelW.of(store.get_logged_model_by_alias(experiment_id=exp_id, alias=model_id)))
     return out(w.LoggedModelW.of(store.get_logged_model(model_id)))
 
 

@@ -1,5 +1,6 @@
 """Shared plumbing of the SQL store: the engine, transactions with retry, dialect-aware upserts,
-write-once params (runs and versions both have them)."""
+write-once params (runs and versions both have them), and recording changes to versions in
+their history (``history_rows``)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from genver.exceptions import InvalidArgumentError, NotFoundError, StoreCorruptError, StoreUnavailableError
 from genver.ids import now_ms
+from genver.store.actor import current_actor
+from genver.store.sql import history_rows
 from genver.store.sql import tables as t
 from genver.store.sql.engine import (
     WRITE_OPTION,
@@ -90,7 +93,10 @@ class SqlBase:
         clock: Callable[[], int] = now_ms,
         busy_timeout: float = 60.0,
         upgrade: bool = True,
+        actor: Callable[[], str] = current_actor,
     ) -> None:
+        """``clock`` gives the time in ms of every timestamp the store writes; ``actor`` who a
+        history entry names (default: a server request's token name, else the local user)."""
         if isinstance(uri_or_engine, Engine):
             self._engine = uri_or_engine
             self.uri = uri_or_engine.url.render_as_string(hide_password=False)
@@ -100,6 +106,7 @@ class SqlBase:
             if self._engine.dialect.name == "sqlite":
                 sa.event.listen(self._engine, "connect", _size_page_cache)
         self._clock = clock
+        self._actor = actor
         self._artifact_root = artifact_root or self._default_artifact_root()
         self.dialect = self._engine.dialect.name
         if upgrade:
@@ -201,9 +208,10 @@ class SqlBase:
         owner: str,
         params: Mapping[str, str],
         what: str,
-    ) -> None:
+    ) -> dict[str, str]:
         """Insert ``params`` of a run or version (``owner`` in ``owner_col``) into ``table``:
-        params are write-once, so a key already stored with another value is an error."""
+        params are write-once, so a key already stored with another value is an error. Returns
+        the params that were new."""
         existing = {
             r.key: r.value
             for r in conn.execute(
@@ -223,8 +231,9 @@ class SqlBase:
                     else "Start a new run."
                 )
             )
-        new = [{owner_col: owner, "key": k, "value": v} for k, v in params.items() if k not in existing]
-        self._insert_ignore(conn, table, new)
+        new = {k: v for k, v in params.items() if k not in existing}
+        self._insert_ignore(conn, table, [{owner_col: owner, "key": k, "value": v} for k, v in new.items()])
+        return new
 
     @contextmanager
     def _lock(self, conn: Connection, key: str) -> Iterator[None]:
@@ -233,6 +242,29 @@ class SqlBase:
         if self.dialect == "postgresql":
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext(:k))"), {"k": key})
         yield
+
+    # -- history -------------------------------------------------------------------------------
+    def _lock_history(self, conn: Connection) -> None:
+        """Hold the history chain for the rest of the transaction (PostgreSQL), before reading a
+        value a change replaces, so the entry's "before" is the value the previous entry left."""
+        history_rows.lock_chain(conn)
+
+    def _record(
+        self,
+        conn: Connection,
+        changes: Sequence[history_rows.Change],
+        *,
+        locked: bool = False,
+        time_ms: int | None = None,
+    ) -> int:
+        """Append ``changes`` to the history in this transaction (taking the chain unless
+        ``locked``); returns the time the entries carry."""
+        when = self._clock() if time_ms is None else time_ms
+        if not changes:
+            return when
+        if not locked:
+            history_rows.lock_chain(conn)
+        return history_rows.append(conn, changes, time_ms=when, actor=self._actor())
 
     # -- shared lookups --------------------------------------------------------------------------
     def _experiment_int(self, experiment_id: object) -> int:

@@ -96,3 +96,21 @@ def _unindexed_sqlite(element: unindexed, compiler: SQLCompiler, **kw: Any) -> s
 @compiles(unindexed)
 def _unindexed_default(element: unindexed, compiler: SQLCompiler, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
+
+
+class json_list(FunctionElement[Any]):
+    """``[value, ...]`` over the aggregated rows as JSON: text on SQLite (``json_group_array``),
+    a list from psycopg on PostgreSQL (``json_agg``; NULL for no rows). Untyped, like
+    ``kv_object``."""
+
+    inherit_cache = True
+
+
+@compiles(json_list, "sqlite")
+def _json_list_sqlite(element: json_list, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_group_array({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(json_list, "postgresql")
+def _json_list_postgresql(element: json_list, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"json_agg({compiler.process(element.clauses, **kw)})"

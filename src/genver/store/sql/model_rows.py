@@ -4,11 +4,11 @@ The database aggregates params and tags to JSON (``json_group_object`` on SQLite
 ``json_object_agg`` on PostgreSQL), so a version comes back in one row instead of one row per
 param and tag:
 
-* ``load_model`` (get by id, find by name): one prebuilt statement whose select list carries the
-  version's params and tags as correlated subqueries.
-* ``load_page`` (search): the page's rows, then one statement aggregating the params and tags of
-  all its versions into a single JSON object each; per-row subqueries would cost SQLite a few
-  microseconds a row, and Python a JSON decode per row.
+* ``load_model`` (get by id, find by name, by alias): one prebuilt statement whose select list
+  carries the version's params, tags and aliases as correlated subqueries.
+* ``load_page`` (search): the page's rows, then one statement aggregating the params, tags and
+  aliases of all its versions into a single JSON object each; per-row subqueries would cost
+  SQLite a few microseconds a row, and Python a JSON decode per row.
 
 Both also say whether a version has metrics; metrics (JSON would round their floats) are read
 by one more statement, only for versions that have some. Statements that do not depend on user
@@ -28,12 +28,13 @@ from sqlalchemy.engine import Connection
 from genver.entities import LoggedModel, LoggedModelStatus, Metric
 from genver.exceptions import NotFoundError
 from genver.store.sql import tables as t
-from genver.store.sql.functions import as_json, in_json_list, kv_object
+from genver.store.sql.functions import as_json, in_json_list, json_list, kv_object
 
 _M = t.logged_models
 _P = t.logged_model_params
 _T = t.logged_model_tags
 _X = t.logged_model_metrics
+_A = t.model_aliases
 
 _STATUSES = {s.value: s for s in LoggedModelStatus}
 _ROW_COLUMNS = (
@@ -66,7 +67,14 @@ def _own_kv(table: sa.Table) -> sa.ScalarSelect[Any]:
     )
 
 
-_SINGLE = sa.select(*_ROW, _HAS_METRICS, _own_kv(_P).label("params"), _own_kv(_T).label("tags"))
+_OWN_ALIASES = sa.select(json_list(_A.c.alias)).where(_A.c.model_id == _M.c.model_id).scalar_subquery()
+_SINGLE = sa.select(
+    *_ROW,
+    _HAS_METRICS,
+    _own_kv(_P).label("params"),
+    _own_kv(_T).label("tags"),
+    _OWN_ALIASES.label("aliases"),
+)
 
 #: One active version by id (``model_id``), for ``load_model``.
 GET_MODEL = _SINGLE.where(_M.c.model_id == sa.bindparam("model_id"), _M.c.lifecycle_stage == "active")
@@ -80,6 +88,15 @@ FIND_MODEL = (
     )
     .order_by(_M.c.creation_timestamp.desc(), _M.c.model_id.asc())
     .limit(1)
+)
+
+#: The active version an alias points to (``experiment_id``, ``alias``).
+BY_ALIAS = _SINGLE.where(
+    _M.c.model_id
+    == sa.select(_A.c.model_id)
+    .where(_A.c.experiment_id == sa.bindparam("experiment_id"), _A.c.alias == sa.bindparam("alias"))
+    .scalar_subquery(),
+    _M.c.lifecycle_stage == "active",
 )
 
 
@@ -99,7 +116,18 @@ def _page_kv(table: sa.Table) -> sa.ScalarSelect[Any]:
     return sa.select(kv_object(per_model.c.model_id, as_json(per_model.c.kv))).scalar_subquery()
 
 
-_PAGE_DETAILS = sa.select(_page_kv(_P), _page_kv(_T))
+def _page_aliases() -> sa.ScalarSelect[Any]:
+    """``{model_id: [alias, ...], ...}`` for the versions in ``:ids`` that have aliases."""
+    per_model = (
+        sa.select(_A.c.model_id, json_list(_A.c.alias).label("aliases"))
+        .where(in_json_list(_A.c.model_id, "ids"))
+        .group_by(_A.c.model_id)
+        .subquery()
+    )
+    return sa.select(kv_object(per_model.c.model_id, as_json(per_model.c.aliases))).scalar_subquery()
+
+
+_PAGE_DETAILS = sa.select(_page_kv(_P), _page_kv(_T), _page_aliases())
 
 _METRICS = (
     sa.select(
@@ -118,13 +146,13 @@ _METRICS = (
 
 
 def load_model(conn: Connection, query: sa.Select[Any], params: Mapping[str, Any]) -> LoggedModel | None:
-    """The version ``GET_MODEL`` or ``FIND_MODEL`` selects, or None."""
+    """The version ``GET_MODEL``, ``FIND_MODEL`` or ``BY_ALIAS`` selects, or None."""
     row = conn.execute(query, params).first()
     if row is None:
         return None
     model_id = row[0]
     metrics = _load_metrics(conn, [model_id]) if row[10] else {}
-    return _model(row, _decode(row[11]), _decode(row[12]), metrics.get(model_id))
+    return _model(row, _decode(row[11]), _decode(row[12]), metrics.get(model_id), _aliases(row[13]))
 
 
 def load_page(
@@ -134,11 +162,15 @@ def load_page(
     rows = conn.execute(query, params).all()
     if not rows:
         return []
-    params_json, tags_json = conn.execute(_PAGE_DETAILS, {"ids": json.dumps([r[0] for r in rows])}).one()
-    params, tags = _decode(params_json), _decode(tags_json)
+    ids = json.dumps([r[0] for r in rows])
+    params_json, tags_json, aliases_json = conn.execute(_PAGE_DETAILS, {"ids": ids}).one()
+    params, tags, aliases = _decode(params_json), _decode(tags_json), _decode(aliases_json)
     with_metrics = [r[0] for r in rows if r[10]]
     metrics = _load_metrics(conn, with_metrics) if with_metrics else {}
-    return [_model(r, params.get(r[0], {}), tags.get(r[0], {}), metrics.get(r[0])) for r in rows]
+    return [
+        _model(r, params.get(r[0], {}), tags.get(r[0], {}), metrics.get(r[0]), sorted(aliases.get(r[0], ())))
+        for r in rows
+    ]
 
 
 def require_models(conn: Connection, model_ids: set[str]) -> None:
@@ -156,7 +188,11 @@ def require_models(conn: Connection, model_ids: set[str]) -> None:
 
 
 def _model(
-    row: Sequence[Any], params: dict[str, str], tags: dict[str, str], metrics: list[Metric] | None
+    row: Sequence[Any],
+    params: dict[str, str],
+    tags: dict[str, str],
+    metrics: list[Metric] | None,
+    aliases: list[str],
 ) -> LoggedModel:
     return LoggedModel(
         model_id=row[0],
@@ -172,7 +208,15 @@ def _model(
         tags=tags,
         params=params,
         metrics=metrics,
+        aliases=aliases,
     )
+
+
+def _aliases(value: str | list[str] | None) -> list[str]:
+    """The aliases ``json_list`` aggregated: JSON text on SQLite (``[null]`` without rows, as
+    ``json_group_array`` of no match gives), a list or None on PostgreSQL."""
+    found = json.loads(value) if isinstance(value, str) else value or []
+    return sorted(a for a in found if a is not None)
 
 
 def _decode(value: JsonObject) -> dict[str, Any]:

@@ -1,4 +1,10 @@
-"""Versions (LoggedModel) with params, tags and metrics in the SQL store."""
+"""Versions (LoggedModel) with params, tags and metrics in the SQL store.
+
+Every change is recorded in the version's history in its own transaction (``SqlBase._record``).
+A change that replaces a value (status, tags, deletion) holds the history chain before reading
+it, so the entry's "before" is exact even with concurrent writers; one that replaces nothing
+(creation, new params) appends at the end.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,16 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from genver.entities import LoggedModel, LoggedModelStatus
+from genver.entities import history as h
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.ids import new_model_id, random_name
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
+from genver.store.sql.history_rows import Change
 from genver.store.sql.model_rows import FIND_MODEL, GET_MODEL, load_model, require_models
 from genver.validation import check_id, check_key, check_model_name, check_params, check_tags, check_text
 
@@ -20,6 +29,7 @@ _M = t.logged_models
 _P = t.logged_model_params
 _T = t.logged_model_tags
 _X = t.logged_model_metrics
+_A = t.model_aliases
 _INSERT_MODEL = _M.insert()
 _INSERT_PARAM = _P.insert()
 _INSERT_TAG = _T.insert()
@@ -102,6 +112,16 @@ class ModelsMixin(SqlBase):
                 conn.execute(
                     _INSERT_TAG, [{"model_id": model_id, "key": k, "value": v} for k, v in clean_tags.items()]
                 )
+            created = {
+                "experiment_id": model.experiment_id,
+                "name": final_name,
+                "model_type": model_type,
+                "source_run_id": source_run_id,
+                "status": status.value,
+                "params": clean_params,
+                "tags": clean_tags,
+            }
+            self._record(conn, [Change(model_id, h.CREATED, None, created)], time_ms=now)
             return model
 
         # The version is built from the values just written, not read back: nothing else can
@@ -141,24 +161,67 @@ class ModelsMixin(SqlBase):
             values["lifecycle_stage"] = "deleted"
 
         def update(conn: Connection) -> None:
-            require_models(conn, {model_id})
-            values["last_updated_timestamp"] = self._clock()
+            self._lock_history(conn)
+            row = conn.execute(
+                sa.select(_M.c.status, _M.c.status_message, _M.c.experiment_id).where(
+                    _M.c.model_id == model_id, _M.c.lifecycle_stage == "active"
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(f"Logged model with ID {model_id!r} not found.")
+            now = values["last_updated_timestamp"] = self._clock()
             conn.execute(_M.update().where(_M.c.model_id == model_id).values(**values))
+            changes = []
+            was = {"status": row.status, "status_message": row.status_message}
+            now_is = {
+                "status": values.get("status", row.status),
+                "status_message": values.get("status_message", row.status_message),
+            }
+            if now_is != was:
+                changes.append(Change(model_id, h.STATUS_CHANGED, was, now_is))
+            if deleted:
+                changes += self._drop_aliases(conn, model_id, row.experiment_id)
+                changes.append(
+                    Change(model_id, h.DELETED, {"lifecycle_stage": "active"}, {"lifecycle_stage": "deleted"})
+                )
+            self._record(conn, changes, locked=True, time_ms=now)
 
         self._write(update)
         return None if deleted else self.get_logged_model(model_id)
+
+    def _drop_aliases(self, conn: Connection, model_id: str, experiment_id: int) -> list[Change]:
+        """Remove a version's aliases (it is being deleted): the changes to record."""
+        held = conn.execute(
+            sa.select(_A.c.alias).where(_A.c.model_id == model_id).order_by(_A.c.alias)
+        ).scalars()
+        changes = []
+        for alias in held:
+            move = {"alias": alias, "experiment_id": str(experiment_id)}
+            changes.append(
+                Change(model_id, h.ALIAS_REMOVED, {**move, "model_id": model_id}, {**move, "model_id": None})
+            )
+        if changes:
+            conn.execute(_A.delete().where(_A.c.model_id == model_id))
+        return changes
 
     def set_logged_model_tags(self, model_id: str, tags: Mapping[str, str]) -> None:
         check_id(model_id, "model id")
         clean = check_tags(tags)
 
         def update(conn: Connection) -> None:
+            self._lock_history(conn)
             require_models(conn, {model_id})
+            old = _tag_values(conn, model_id, list(clean))
+            changed = {k: v for k, v in clean.items() if old.get(k) != v}
             self._upsert(
                 conn,
                 _T,
-                [{"model_id": model_id, "key": k, "value": v} for k, v in clean.items()],
+                [{"model_id": model_id, "key": k, "value": v} for k, v in changed.items()],
                 ("model_id", "key"),
+            )
+            before = {k: old.get(k) for k in changed}
+            self._record(
+                conn, [Change(model_id, h.TAGS_SET, before, changed)] if changed else [], locked=True
             )
 
         self._write(update)
@@ -168,9 +231,13 @@ class ModelsMixin(SqlBase):
         check_key(key, "tag")
 
         def delete(conn: Connection) -> None:
+            self._lock_history(conn)
             require_models(conn, {model_id})
-            if conn.execute(_T.delete().where(_T.c.model_id == model_id, _T.c.key == key)).rowcount == 0:
+            old = _tag_values(conn, model_id, [key])
+            if key not in old:
                 raise NotFoundError(f"No tag with key {key!r} found for model with ID {model_id!r}.")
+            conn.execute(_T.delete().where(_T.c.model_id == model_id, _T.c.key == key))
+            self._record(conn, [Change(model_id, h.TAG_DELETED, {key: old[key]}, {key: None})], locked=True)
 
         self._write(delete)
 
@@ -179,7 +246,16 @@ class ModelsMixin(SqlBase):
         clean = check_params(params)
 
         def log(conn: Connection) -> None:
+            self._lock_history(conn)
             require_models(conn, {model_id})
-            self._write_once(conn, _P, "model_id", model_id, clean, "version")
+            new = self._write_once(conn, _P, "model_id", model_id, clean, "version")
+            if new:
+                self._record(conn, [Change(model_id, h.PARAMS_LOGGED, dict.fromkeys(new), new)], locked=True)
 
         self._write(log)
+
+
+def _tag_values(conn: Connection, model_id: str, keys: list[str]) -> dict[str, str]:
+    """The stored values of a version's tags ``keys`` (those it has)."""
+    rows = conn.execute(sa.select(_T.c.key, _T.c.value).where(_T.c.model_id == model_id, _T.c.key.in_(keys)))
+    return {r.key: r.value for r in rows}

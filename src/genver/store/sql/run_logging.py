@@ -3,7 +3,9 @@
 ``log_metric`` is a hot path, so the common call (one run, at most one version) costs four
 statements, each built once: one SELECT checking the run, the version and whether the run
 already lists the version as an input; the run's metric history; the run's latest value, as a
-single conditional upsert; and the version's metric.
+single conditional upsert; and the version's metric. A metric on a version is a change to it, so
+the version's history gets one entry per call (all its metrics of the batch): two more
+statements (the chain's head, the entry; three with PostgreSQL's lock), appended last.
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from genver.entities import Dataset, Metric
+from genver.entities.history import METRICS_LOGGED, json_safe
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
+from genver.store.sql.history_rows import Change
 from genver.store.sql.model_rows import require_models
 from genver.validation import check_id, check_key, check_metric_value, check_params, check_tags, check_text
 
@@ -141,6 +145,8 @@ class RunLoggingMixin(SqlBase):
                     [{"run_id": run_id, "key": k, "value": v} for k, v in clean_tags.items()],
                     ("run_id", "key"),
                 )
+            if model_rows:
+                self._record(conn, _metric_changes(model_rows))
 
         self._write(log)
 
@@ -234,3 +240,20 @@ def _latest_rows(run_id: str, metrics: Sequence[Metric]) -> list[dict[str, Any]]
         {"run_id": run_id, "key": key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
         for key, m in latest.items()
     ]
+
+
+def _metric_changes(rows: Sequence[Mapping[str, Any]]) -> list[Change]:
+    """One history entry per version: the metrics logged on it (values JSON can hold)."""
+    by_model: dict[str, list[dict[str, Any]]] = {}
+    for r in rows:
+        entry = {
+            "key": r["key"],
+            "value": json_safe(r["value"]),
+            "timestamp": r["timestamp"],
+            "step": r["step"],
+            "run_id": r["run_id"],
+        }
+        if r["dataset_name"] is not None or r["dataset_digest"] is not None:
+            entry["dataset_name"], entry["dataset_digest"] = r["dataset_name"], r["dataset_digest"]
+        by_model.setdefault(r["model_id"], []).append(entry)
+    return [Change(model_id, METRICS_LOGGED, None, metrics) for model_id, metrics in sorted(by_model.items())]

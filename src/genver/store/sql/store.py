@@ -8,9 +8,11 @@ a store method is found in one file, not by walking a chain (``tests/store/test_
 from __future__ import annotations
 
 from genver.store.base import Store
+from genver.store.sql.aliases import AliasesMixin
 from genver.store.sql.assessments import AssessmentsMixin
 from genver.store.sql.eval_datasets import EvalDatasetsMixin
 from genver.store.sql.experiments import ExperimentsMixin
+from genver.store.sql.history import HistoryMixin
 from genver.store.sql.model_search import ModelSearchMixin
 from genver.store.sql.models import ModelsMixin
 from genver.store.sql.retention import RetentionMixin
@@ -25,6 +27,8 @@ class SqlStore(
     TracesMixin,
     RetentionMixin,
     ModelsMixin,
+    AliasesMixin,
+    HistoryMixin,
     ModelSearchMixin,
     RunsMixin,
     RunLoggingMixin,

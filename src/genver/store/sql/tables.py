@@ -363,3 +363,45 @@ eval_dataset_records = sa.Table(
     sa.Column("created_time", sa.BigInteger),
     sa.Column("last_update_time", sa.BigInteger),
 )
+
+# Revision 0007: aliases and the versions' history.
+# An alias is unique in its experiment (the primary key); set_time / set_by repeat the history
+# entry that put it there, so listing aliases reads one table.
+model_aliases = sa.Table(
+    "model_aliases",
+    metadata,
+    sa.Column("experiment_id", sa.Integer, sa.ForeignKey("experiments.experiment_id"), primary_key=True),
+    sa.Column("alias", sa.String(255), primary_key=True),
+    sa.Column("model_id", sa.String(34), sa.ForeignKey("logged_models.model_id"), nullable=False),
+    sa.Column("set_time", sa.BigInteger, nullable=False),
+    sa.Column("set_by", sa.String(256), nullable=False),
+    sa.Index("ix_model_aliases_model", "model_id"),
+)
+
+# One hash chain per store: seq 1, 2, 3... (INTEGER PRIMARY KEY is SQLite's rowid, so the head
+# is the last rowid), before/after as canonical JSON text (NULL for None). The hash covers seq,
+# prev_hash, time, actor, model_id, kind, before and after (genver.entities.history).
+model_history = sa.Table(
+    "model_history",
+    metadata,
+    sa.Column(
+        "seq", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=False
+    ),
+    sa.Column("time_ms", sa.BigInteger, nullable=False),
+    sa.Column("actor", sa.String(256), nullable=False),
+    sa.Column("model_id", sa.String(34), nullable=False),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("before_json", sa.Text),
+    sa.Column("after_json", sa.Text),
+    sa.Column("prev_hash", sa.String(64), nullable=False),
+    sa.Column("entry_hash", sa.String(64), nullable=False),
+    sa.Index("ix_model_history_model", "model_id", "seq"),
+    # Alias moves only (a sliver of the entries): what "which version held @x at t" reads.
+    sa.Index(
+        "ix_model_history_alias_moves",
+        "model_id",
+        "seq",
+        sqlite_where=sa.text("kind IN ('alias_set', 'alias_removed')"),
+        postgresql_where=sa.text("kind IN ('alias_set', 'alias_removed')"),
+    ),
+)
