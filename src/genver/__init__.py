@@ -82,6 +82,10 @@ log_model_params = _default.log_model_params
 set_logged_model_tags = _default.set_logged_model_tags
 delete_logged_model_tag = _default.delete_logged_model_tag
 delete_logged_model = _default.delete_logged_model
+set_logged_model_alias = _default.set_logged_model_alias
+delete_logged_model_alias = _default.delete_logged_model_alias
+get_logged_model_by_alias = _default.get_logged_model_by_alias
+get_logged_model_history = _default.get_logged_model_history
 # tracing
 trace = _default.trace
 start_span = _default.start_span
@@ -137,6 +141,7 @@ __all__ = [
     "delete_assessment",
     "delete_experiment",
     "delete_logged_model",
+    "delete_logged_model_alias",
     "delete_logged_model_tag",
     "delete_trace_tag",
     "delete_traces",
@@ -153,6 +158,8 @@ __all__ = [
     "get_experiment_by_name",
     "get_last_active_trace_id",
     "get_logged_model",
+    "get_logged_model_by_alias",
+    "get_logged_model_history",
     "get_run",
     "get_trace",
     "get_trace_export_stats",
@@ -178,6 +185,7 @@ __all__ = [
     "search_traces",
     "set_active_model",
     "set_experiment",
+    "set_logged_model_alias",
     "set_logged_model_tags",
     "set_model_prices",
     "set_tag",

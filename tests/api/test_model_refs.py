@@ -25,6 +25,14 @@ def test_every_non_blank_text_parses_and_prints_back(text: str) -> None:
         with pytest.raises(InvalidArgumentError, match="after '@'"):
             parse_model_ref(text)
         return
+    if text.startswith("@") and not re.fullmatch(r"@[A-Za-z0-9][A-Za-z0-9_.-]{0,254}", text):
+        with pytest.raises(InvalidArgumentError, match="Invalid alias"):
+            parse_model_ref(text)  # not an alias name: refused by value, never read as a name
+        return
+    if text.lower() == "@latest":
+        with pytest.raises(InvalidArgumentError, match="reserved"):
+            parse_model_ref(text)
+        return
     ref = parse_model_ref(text)
     assert str(ref) == text
     assert (ref.kind == "alias") == text.startswith("@")
@@ -109,3 +117,59 @@ def test_cli_and_compare_use_the_same_resolver() -> None:
     assert result.exit_code == 1 and MISSING_ID in result.output
     with pytest.raises(NotFoundError, match=MISSING_ID):
         genver.genai.compare_models("a", MISSING_ID)
+
+
+def test_an_alias_is_a_version_reference_wherever_one_is_taken(monkeypatch: pytest.MonkeyPatch) -> None:
+    v1 = genver.create_external_model(name="agent-v1", params={"llm": "small"})
+    v2 = genver.create_external_model(name="agent-v2", params={"llm": "large"})
+    genver.set_logged_model_alias(v1.model_id, "production")
+    assert genver.get_logged_model_by_alias("@production").model_id == v1.model_id
+
+    with genver.set_active_model(name="@production") as active:  # resolved, never created
+        assert active.model_id == v1.model_id and active.aliases == ["production"]
+    client = GenverClient()
+    assert resolve_model(client, "@production", experiment_id="0").model_id == v1.model_id
+    comparison = genver.genai.compare_models("@production", "agent-v2")
+    assert [v.model_id for v in comparison.versions] == [v1.model_id, v2.model_id]
+    assert [d.key for d in comparison.params] == ["llm"]
+
+    genver.set_logged_model_alias(v2.model_id, "@production")
+    assert genver.get_logged_model(v2.model_id).aliases == ["production"]
+    assert genver.get_logged_model(v1.model_id).aliases == []
+    history = genver.get_logged_model_history(v1.model_id)
+    assert [e.kind for e in history][-2:] == ["alias_set", "alias_removed"]
+    genver.delete_logged_model_alias("production")
+    with pytest.raises(NotFoundError, match=r"'@production' in experiment '0'"):
+        genver.set_active_model(name="@production")
+    with pytest.raises(InvalidArgumentError, match="Invalid alias '@no good'"):
+        genver.set_active_model(name="@no good")
+    assert len(genver.search_logged_models(output_format="list")) == 2  # nothing created
+
+
+@pytest.mark.parametrize("var", ["GENVER_ACTIVE_MODEL_ID", "MLFLOW_ACTIVE_MODEL_ID"])
+def test_an_env_alias_is_resolved_once_at_first_use(monkeypatch: pytest.MonkeyPatch, var: str) -> None:
+    v1 = genver.create_external_model(name="svc-v1")
+    v2 = genver.create_external_model(name="svc-v2")
+    genver.set_logged_model_alias(v1.model_id, "production")
+    monkeypatch.setenv(var, "@production")
+    assert genver.get_active_model_id() == v1.model_id
+
+    @genver.trace
+    def work() -> int:
+        return 1
+
+    work()
+    genver.set_logged_model_alias(v2.model_id, "production")  # moving it later changes nothing here
+    assert genver.get_active_model_id() == v1.model_id
+    genver.flush_trace_async_logging()
+    (trace,) = genver.search_traces(return_type="list")
+    assert trace.info.model_id == v1.model_id
+
+
+def test_an_env_alias_that_does_not_exist_is_not_found_and_creates_nothing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MLFLOW_ACTIVE_MODEL_ID", "@production")
+    with pytest.raises(NotFoundError, match=r"'@production'.*sqlite:///"):
+        genver.get_active_model_id()
+    assert genver.search_logged_models(output_format="list") == []

@@ -44,6 +44,7 @@ ALL = [
     "delete_assessment",
     "delete_experiment",
     "delete_logged_model",
+    "delete_logged_model_alias",
     "delete_logged_model_tag",
     "delete_trace_tag",
     "delete_traces",
@@ -60,6 +61,8 @@ ALL = [
     "get_experiment_by_name",
     "get_last_active_trace_id",
     "get_logged_model",
+    "get_logged_model_by_alias",
+    "get_logged_model_history",
     "get_run",
     "get_trace",
     "get_trace_export_stats",
@@ -85,6 +88,7 @@ ALL = [
     "search_traces",
     "set_active_model",
     "set_experiment",
+    "set_logged_model_alias",
     "set_logged_model_tags",
     "set_model_prices",
     "set_tag",
@@ -145,6 +149,16 @@ CLIENT_VERSIONS = [
     "set_logged_model_tags",
     "delete_logged_model_tag",
     "delete_logged_model",
+    # genver: aliases and history
+    "set_logged_model_alias",
+    "delete_logged_model_alias",
+    "get_logged_model_by_alias",
+    "get_logged_model_aliases",
+    "get_logged_model_history",
+    "get_alias_history",
+    "get_alias_holder_at",
+    "get_history_head",
+    "verify_history",
 ]
 
 

@@ -6,8 +6,8 @@ the CLI, the server's compare endpoints and its OTLP ingest — parses it here:
 
 - ``m-`` and 32 hex digits: a model id. One that matches no version is a ``NotFoundError`` naming
   it and the store; it is never read as a name (so it never creates a version named like an id);
-- ``@production``: an alias, looked up in the experiment (aliases are not stored yet, so every
-  alias is a ``NotFoundError`` naming it);
+- ``@production``: an alias, looked up in the experiment; one the experiment does not have is a
+  ``NotFoundError`` naming it (never a new version);
 - anything else: a version name, meaning the latest active version of that name in the
   experiment. When several versions share the name, the newest is used and a warning (the
   ``genver`` logger, as MLflow's ``set_active_model`` does) says which one, when it was created
@@ -27,6 +27,7 @@ from typing import Literal, Protocol
 from genver.entities import LoggedModel, PagedList
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search.parser import quote
+from genver.validation import check_alias
 
 MODEL_ID = re.compile(r"m-[0-9a-f]{32}")
 log = logging.getLogger("genver")
@@ -39,6 +40,7 @@ class ModelLookup(Protocol):
     def tracking_uri(self) -> str: ...
     def get_logged_model(self, model_id: str) -> LoggedModel: ...
     def find_logged_model(self, experiment_id: str, name: str) -> LoggedModel | None: ...
+    def get_logged_model_by_alias(self, experiment_id: str, alias: str) -> LoggedModel: ...
     def search_logged_models(
         self,
         experiment_ids: Sequence[str],
@@ -73,7 +75,7 @@ def parse_model_ref(ref: object) -> ModelRef:
             raise InvalidArgumentError(
                 f"Invalid alias {ref!r}: expected a name after '@', e.g. '@production'."
             )
-        return ModelRef("alias", ref[1:])
+        return ModelRef("alias", check_alias(ref))
     if MODEL_ID.fullmatch(ref):
         return ModelRef("id", ref)
     return ModelRef("name", ref)
@@ -95,10 +97,14 @@ def find_model(
                 "check the id and the tracking URI (a value shaped like an id is never used as a name)."
             ) from None
     if parsed.kind == "alias":
-        raise NotFoundError(
-            f"No version has alias {str(parsed)!r} in experiment {experiment_id!r} "
-            f"(store {lookup.tracking_uri})."
-        )
+        try:
+            return lookup.get_logged_model_by_alias(experiment_id, parsed.value)
+        except NotFoundError:
+            raise NotFoundError(
+                f"No version has alias {str(parsed)!r} in experiment {experiment_id!r} "
+                f"(store {lookup.tracking_uri}): set it with `genver models alias set <version> "
+                f"{parsed.value}` or set_logged_model_alias()."
+            ) from None
     found = lookup.find_logged_model(experiment_id=experiment_id, name=parsed.value)
     if found is not None and warn:
         warn_if_ambiguous(lookup, found, experiment_id=experiment_id)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from genver.client.refs import find_model, parse_model_ref, resolve_model, warn_if_ambiguous
 from genver.config import ACTIVE_MODEL_ENV_VARS, ACTIVE_MODEL_ID
 from genver.context import ActiveModel, ModelFrame
-from genver.entities import LoggedModel, LoggedModelStatus
+from genver.entities import HistoryEntry, LoggedModel, LoggedModelStatus
 from genver.entities.paged_list import collect_pages
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
 from genver.fluent.base import FluentBase, check_output_format
@@ -267,6 +267,31 @@ class ModelsAPI(FluentBase):
     def delete_logged_model(self, model_id: str) -> None:
         """Soft-delete a version (module-level in genver; client-only in MLflow)."""
         self.client.delete_logged_model(model_id)
+
+    # -- aliases and history (genver) -----------------------------------------------------------
+    def set_logged_model_alias(self, model_id: str | None, alias: str) -> None:
+        """Point ``alias`` at a version (the active one if ``model_id`` is None). An alias is
+        unique in the version's experiment: it moves off the version that had it. Use it as
+        ``@production`` wherever a version is named (``set_active_model(name="@production")``,
+        ``GENVER_ACTIVE_MODEL_ID=@production``, compare, gate, the CLI).
+
+        >>> genver.set_logged_model_alias(model.model_id, "production")  # doctest: +SKIP
+        """
+        self.client.set_logged_model_alias(self._model_or_active(model_id), alias)
+
+    def delete_logged_model_alias(self, alias: str, experiment_id: str | None = None) -> None:
+        """Remove an alias from the experiment (the active one by default)."""
+        self.client.delete_logged_model_alias(experiment_id or self.current_experiment_id(), alias)
+
+    def get_logged_model_by_alias(self, alias: str, experiment_id: str | None = None) -> LoggedModel:
+        """The version ``alias`` points to in the experiment (the active one by default); an
+        alias the experiment does not have is a ``NotFoundError`` naming it."""
+        return self.client.get_logged_model_by_alias(experiment_id or self.current_experiment_id(), alias)
+
+    def get_logged_model_history(self, model_id: str | None = None) -> list[HistoryEntry]:
+        """Every change to a version (the active one by default), oldest first: what changed,
+        the value before and after, who and when."""
+        return self.client.get_logged_model_history(self._model_or_active(model_id))
 
     def _model_or_active(self, model_id: str | None) -> str:
         resolved = model_id if model_id is not None else self.get_active_model_id()
