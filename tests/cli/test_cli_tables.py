@@ -19,6 +19,9 @@ LISTINGS = [
     (["runs", "list", "--experiment", "genver-quickstart"], r'"run_id": "([0-9a-f]{32})"'),
     (["traces", "list", "--experiment", "genver-quickstart"], r"tr-[0-9a-f]{32}"),
     (["traces", "stats", "--experiment", "genver-quickstart"], None),
+    (["models", "alias", "list", "--experiment", "genver-quickstart"], r"m-[0-9a-f]{32}"),
+    (["models", "history", "--alias", "production", "--experiment", "genver-quickstart"], r"m-[0-9a-f]{32}"),
+    (["models", "history", "faq-bot-v2.0", "--experiment", "genver-quickstart"], None),
 ]
 NAMES = ("faq-bot-v1.0", "faq-bot-v1.1", "faq-bot-v2.0")
 
@@ -27,6 +30,8 @@ NAMES = ("faq-bot-v1.0", "faq-bot-v1.1", "faq-bot-v2.0")
 def store(tmp_path_factory: pytest.TempPathFactory) -> str:
     uri = f"sqlite:///{tmp_path_factory.mktemp('tables')}/q.db"
     assert runner.invoke(app, ["quickstart", "--tracking-uri", uri]).exit_code == 0
+    alias = ["models", "alias", "set", "faq-bot-v2.0", "production", "--experiment", "genver-quickstart"]
+    assert runner.invoke(app, [*alias, "--tracking-uri", uri]).exit_code == 0
     return uri
 
 

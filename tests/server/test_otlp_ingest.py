@@ -298,6 +298,22 @@ def test_a_version_named_by_name_or_alias_is_resolved_like_everywhere_else(
     assert len(sql_store.search_logged_models(experiment_ids=["0"])) == 2  # a name never creates one
 
 
+def test_an_alias_is_looked_up_in_the_span_s_experiment(client: TestClient, sql_store: SqlStore) -> None:
+    exp = sql_store.create_experiment("otlp-aliases")
+    in_default = sql_store.create_logged_model(experiment_id="0", name="agent").model_id
+    in_exp = sql_store.create_logged_model(experiment_id=exp, name="agent").model_id
+    sql_store.set_logged_model_alias(in_default, "production")
+    sql_store.set_logged_model_alias(in_exp, "production")
+    other = "33333333333333333333333333333333"
+    body = request(
+        pb_span(ROOT, **{"genver.model_id": "@production", "genver.experiment_id": exp}),
+        pb_span(ROOT, trace=other, **{"genver.model_id": "@production"}),  # the Default experiment
+    )
+    assert response(client.post("/v1/traces", content=body, headers=PB)).partial_success.rejected_spans == 0
+    assert sql_store.get_trace(TID).info.model_id == in_exp
+    assert sql_store.get_trace("tr-" + other).info.model_id == in_default
+
+
 def test_header_links(client: TestClient, sql_store: SqlStore, model_id: str) -> None:
     exp = sql_store.create_experiment("otlp")
     headers = {**PB, "x-mlflow-experiment-id": exp, "X-Genver-Model-Id": model_id}

@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from genver.cli import compare, db, runs, server, traces
+from genver.cli import compare, db, history, runs, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 from genver.cli.tables import Col, print_list
 
@@ -26,6 +26,9 @@ app.add_typer(db_app, name="db")
 app.add_typer(traces.app, name="traces")
 app.add_typer(runs.app, name="runs")
 models_app.command("compare")(compare.models_compare)
+models_app.command("history")(history.models_history)
+models_app.add_typer(history.alias_app, name="alias")
+app.add_typer(history.audit_app, name="audit")
 app.command("gate")(compare.gate_command)
 
 #: ``--debug``: a genver error is raised with its traceback instead of printed as one line.
@@ -150,6 +153,7 @@ def models_list(
             [
                 escape(m.name),
                 m.model_id,
+                " ".join(f"@{a}" for a in m.aliases),
                 m.status.value,
                 when(m.creation_timestamp),
                 escape(params),
@@ -159,6 +163,7 @@ def models_list(
     columns = [
         Col("name", key=True),
         Col("model id", key=True),
+        Col("aliases"),
         Col("status", drop=2),
         Col("created", drop=1),
     ]
@@ -169,7 +174,7 @@ def models_list(
 
 @models_app.command("show")
 def models_show(
-    model: Annotated[str, typer.Argument(help="A model id (m-...) or a version name.")],
+    model: Annotated[str, typer.Argument(help="A model id (m-...), a version name or an @alias.")],
     experiment: Annotated[str | None, typer.Option(help="Experiment to look the name up in.")] = None,
     fmt: FormatOption = "table",
     tracking_uri: UriOption = None,
@@ -192,6 +197,7 @@ def models_show(
     table.add_row(
         "status", found.status.value + (f" — {found.status_message}" if found.status_message else "")
     )
+    table.add_row("aliases", " ".join(f"@{a}" for a in found.aliases))
     table.add_row("experiment", found.experiment_id)
     table.add_row("created", when(found.creation_timestamp))
     table.add_row("updated", when(found.last_updated_timestamp))
@@ -223,6 +229,7 @@ def _model_json(m: Any) -> dict[str, Any]:
     out: dict[str, Any] = m.to_dictionary()
     out["status"] = m.status.value
     out["metrics"] = [x.to_dictionary() for x in m.metrics or []]
+    out["aliases"] = list(m.aliases)
     return out
 
 

@@ -322,3 +322,39 @@ def _stat(s: TraceStats | None, key: str, get: Callable[[TraceStats], float | No
     if s is None or not s.trace_count:  # no traces: no rates or latencies, just the count
         return 0 if key == "trace_count" else None
     return get(s)
+
+
+# -- two versions' differences (e.g. an alias's holder then and now) --------------------------------
+@dataclasses.dataclass(frozen=True, slots=True, kw_only=True)
+class VersionDiff:
+    """What differs between two versions, ``a`` then ``b``: params, tags (noisy and the diff tag
+    left out) and git, with the code diff between their commits when it could be computed."""
+
+    params: tuple[ValueDiff, ...]
+    tags: tuple[ValueDiff, ...]
+    git: tuple[GitState, GitState]
+    code: CodeDiff | None
+    notes: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "params": [d.to_dict() for d in self.params],
+            "tags": [d.to_dict() for d in self.tags],
+            "git": [g.to_dict() for g in self.git],
+            "code": None if self.code is None else self.code.to_dict(),
+            "notes": list(self.notes),
+        }
+
+
+def version_diff(a: LoggedModel, b: LoggedModel, *, code_diffs: bool = True) -> VersionDiff:
+    """The params, tags and git differences from version ``a`` to version ``b``."""
+    infos = [_version_info(m, None) for m in (a, b)]
+    notes: list[str] = []
+    code = _code_diffs(infos, notes) if code_diffs else ()
+    return VersionDiff(
+        params=_value_diffs([a.params, b.params]),
+        tags=_value_diffs([{k: v for k, v in m.tags.items() if _shown_tag(k)} for m in (a, b)]),
+        git=(infos[0].git, infos[1].git),
+        code=code[0] if code else None,
+        notes=tuple(notes),
+    )
