@@ -22,7 +22,7 @@ from genver.compare import core, examples
 from genver.compare.result import GitState, fmt_number, fmt_time
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.server import SERVER_NAME
-from genver.server.routes import StoreDep
+from genver.server.routes import StoreDep, experiment_id_of
 from genver.server.ui import trace_views, views
 
 HERE = Path(__file__).parent
@@ -170,10 +170,21 @@ def _list_page(
     return render(request, template, context, twin=twin)
 
 
+#: History entries the version page shows (newest first); the JSON twin has them all.
+HISTORY_SHOWN = 100
+
+
 @router.get("/versions/{model_id}", response_class=HTMLResponse)
-def version_page(request: Request, store: StoreDep, model_id: str) -> Response:
+def version_page(request: Request, store: StoreDep, model_id: str, experiment: str = "0") -> Response:
+    """A version by id, or by ``@alias`` in ``experiment`` (an id, else a name)."""
     client = client_for(store)
-    model = client.get_logged_model(model_id)
+    if model_id.startswith("@"):
+        model = client.get_logged_model_by_alias(experiment_id_of(store, experiment), model_id)
+    else:
+        model = client.get_logged_model(model_id)
+    history = client.get_logged_model_history(
+        model.model_id, newest_first=True, max_results=HISTORY_SHOWN + 1
+    )
     stats = client.get_trace_stats(model_ids=[model.model_id])
     traces = client.search_traces(
         [model.experiment_id], model_id=model.model_id, max_results=20, include_spans=False
@@ -185,6 +196,8 @@ def version_page(request: Request, store: StoreDep, model_id: str) -> Response:
         "stats": stats[0] if stats else None,
         "traces": list(traces),
         "runs": sorted({m.run_id for m in model.metrics or [] if m.run_id}),
+        "history": history[:HISTORY_SHOWN],
+        "history_more": len(history) > HISTORY_SHOWN,
     }
     return render(request, "version.html", context, twin=f"/api/v1/models/{model.model_id}")
 
