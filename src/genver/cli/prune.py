@@ -36,7 +36,14 @@ def traces_prune(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what would be deleted; delete nothing.")
     ] = False,
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000, help="Traces deleted per transaction.")] = 500,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=10_000,
+            help="Traces deleted per transaction (default: 100 on SQLite, 500 on PostgreSQL).",
+        ),
+    ] = None,
     fmt: FormatOption = "table",
     tracking_uri: UriOption = None,
 ) -> None:
