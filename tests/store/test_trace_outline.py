@@ -185,17 +185,21 @@ def _finite(value: Any) -> bool:
     return True
 
 
-def test_a_driver_error_in_the_outline_read_comes_out_as_any_reads(store: SqlStore) -> None:
+def test_a_driver_error_in_the_outline_read_comes_out_as_any_reads(db_uri: str) -> None:
     """The outline reads through the driver's cursor (``driver_rows``); its errors come out as
     any other read's do (``get_trace`` on the same broken table), never as a raw sqlite3/psycopg
-    exception."""
-    trace = _trace()
-    store.log_traces([trace])
-    with store.engine.begin() as conn:
-        conn.exec_driver_sql("ALTER TABLE spans RENAME COLUMN span_type TO kind")
-    with pytest.raises(Exception) as expected:
-        store.get_trace(trace.info.trace_id)
-    with pytest.raises(Exception, match="span_type") as got:
-        store.get_trace_outline(trace.info.trace_id)
-    assert type(got.value) is type(expected.value)
-    assert isinstance(got.value, (StoreError, sa.exc.DBAPIError))
+    exception. On a database of its own (``db_uri``): it breaks the schema."""
+    store = SqlStore(db_uri)
+    try:
+        trace = _trace()
+        store.log_traces([trace])
+        with store.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE spans RENAME COLUMN span_type TO kind")
+        with pytest.raises(Exception) as expected:
+            store.get_trace(trace.info.trace_id)
+        with pytest.raises(Exception, match="span_type") as got:
+            store.get_trace_outline(trace.info.trace_id)
+        assert type(got.value) is type(expected.value)
+        assert isinstance(got.value, (StoreError, sa.exc.DBAPIError))
+    finally:
+        store.close()
