@@ -106,6 +106,8 @@ def test_the_app_prunes_in_the_background_and_stops_with_it(
     assert trace_ids(store) == set(kept) and not set(doomed) & trace_ids(store)
     assert "retention: deleted 5 trace(s) older than 30d" in caplog.text
     assert "1 evaluated" in caplog.text
+    entries = [e for e in store.read_history() if e.kind == "traces_pruned"]
+    assert [(e.actor, e.after["deleted"]) for e in entries] == [("genver-retention", 5)]
     store.close()
 
 

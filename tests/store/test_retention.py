@@ -11,7 +11,9 @@ import uuid
 import pytest
 import sqlalchemy as sa
 
+from genver.client.audit import verify_chain
 from genver.entities import Assessment, DatasetRecord, Metric
+from genver.entities.history import TRACES_PRUNED
 from genver.entities.retention import EVALUATION_RUN_TAG, EVALUATION_RUN_TYPE, RetentionPolicy
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.sql.retention import RETENTION_LOCK_KEY, child_tables
@@ -104,6 +106,21 @@ def test_old_traces_go_evaluated_ones_and_other_experiments_stay(store: SqlStore
     assert len(store.get_trace(scored[0]).info.assessments) == 1
     assert {name: count_rows(store, name) for name in rows_before} == rows_before
 
+    # The prune is in the versions' history, one entry per version (traces without one: ""),
+    # and the chain still verifies.
+    pruned = [e for e in store.read_history(max_results=10_000) if e.kind == TRACES_PRUNED]
+    assert {(e.model_id, e.after["deleted"], e.after["experiment_id"]) for e in pruned} == {
+        (model.model_id, 3, "0"),
+        ("", 2, "0"),
+    }
+    assert pruned[0].after["policy"] == "older than 30d, in experiment 0"
+    assert pruned[0].after["cutoff_ms"] == NOW - 30 * DAY and pruned[0].before is None
+    assert [e.summary() for e in pruned if e.model_id] == [
+        "3 traces pruned (older than 30d, in experiment 0)"
+    ]
+    assert [e.kind for e in store.get_logged_model_history(model.model_id)][-1] == TRACES_PRUNED
+    assert verify_chain(store.read_history(max_results=10_000)).ok
+
     everything = store.prune_traces(
         RetentionPolicy(older_than_ms=30 * DAY, include_evaluated=True), now_ms=NOW
     )
@@ -135,11 +152,14 @@ def test_a_dry_run_counts_what_would_go_and_deletes_nothing(store: SqlStore) -> 
 
     dry = store.prune_traces(THIRTY_DAYS, now_ms=NOW, dry_run=True, batch_size=3)
     assert dry.dry_run and dry.deleted == 7 and stored_ids(store) == before
+    assert store.history_head().count == 0  # a dry run changes nothing, the history included
     real = store.prune_traces(THIRTY_DAYS, now_ms=NOW, batch_size=3)
     assert (real.deleted, real.by_version) == (dry.deleted, dry.by_version)
     assert len(stored_ids(store)) == 2
+    assert [e.kind for e in store.read_history()] == [TRACES_PRUNED]
     again = store.prune_traces(THIRTY_DAYS, now_ms=NOW)
     assert again.deleted == 0 and again.batches == 1
+    assert store.history_head().count == 1  # nothing deleted, nothing recorded
 
 
 def test_a_prune_asked_to_stop_stops_between_batches(store: SqlStore) -> None:

@@ -33,6 +33,9 @@ TAG_DELETED = "tag_deleted"
 METRICS_LOGGED = "metrics_logged"
 ALIAS_SET = "alias_set"
 ALIAS_REMOVED = "alias_removed"
+#: Traces of the version deleted by a retention prune (``genver traces prune``, the server's
+#: retention); traces without a version are recorded under the empty model id.
+TRACES_PRUNED = "traces_pruned"
 DELETED = "deleted"
 #: Every kind of entry, in the order a version usually meets them.
 KINDS = (
@@ -44,6 +47,7 @@ KINDS = (
     METRICS_LOGGED,
     ALIAS_SET,
     ALIAS_REMOVED,
+    TRACES_PRUNED,
     DELETED,
 )
 ALIAS_KINDS = (ALIAS_SET, ALIAS_REMOVED)
@@ -268,6 +272,9 @@ def _summary(kind: str, before: Any, after: Any) -> str:
         if kind == ALIAS_SET:
             return f"@{alias} set" + (f" (moved from {was})" if was else "")
         return f"@{alias} moved to {goes}" if goes else f"@{alias} removed"
+    if kind == TRACES_PRUNED:
+        n = a.get("deleted")
+        return f"{n} trace{'s' if n != 1 else ''} pruned ({a.get('policy')})"
     if kind == DELETED:
         return "deleted"
     return f"{kind}: {before!r} → {after!r}"

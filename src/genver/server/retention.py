@@ -20,8 +20,11 @@ from genver.config import RETENTION_INTERVAL, RETENTION_KEEP_PER_VERSION, RETENT
 from genver.durations import format_duration, parse_duration
 from genver.entities.retention import PruneResult, RetentionPolicy
 from genver.exceptions import InvalidArgumentError
+from genver.store.actor import acting_as
 
 log = logging.getLogger("genver.server.retention")
+#: The actor the history names for the server's prunes.
+RETENTION_ACTOR = "genver-retention"
 
 
 class Prunable(Protocol):
@@ -96,7 +99,8 @@ class RetentionWorker:
     def run_once(self) -> PruneResult | None:
         """One prune; a failure is logged (with its traceback) and None returned."""
         try:
-            result = self.target.prune_traces(self.schedule.policy, should_stop=self._stop.is_set)
+            with acting_as(RETENTION_ACTOR):  # who the versions' history says pruned
+                result = self.target.prune_traces(self.schedule.policy, should_stop=self._stop.is_set)
         except Exception:
             log.exception(
                 "retention: the prune failed; trying again in %s",

@@ -17,7 +17,10 @@ Work is split so that it never holds the store for long:
 - **One pruner at a time**: on PostgreSQL a session advisory lock (``pg_try_advisory_lock``) is
   held for the whole prune; another replica finding it taken skips its turn. SQLite's write lock
   already serializes the batches.
-- **History**: a prune that deleted something is recorded by ``record_prune`` (the one place).
+- **History**: a prune that deleted something is recorded in the versions' history when it ends
+  (``prune_changes``: one ``traces_pruned`` entry per version, and one under the empty model id
+  for traces without a version), by the actor running it (the server's retention acts as
+  ``genver-retention``). A prune stopped half-way records what it deleted; one killed does not.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from genver.entities.history import TRACES_PRUNED
 from genver.entities.retention import (
     EVALUATION_RUN_TAG,
     EVALUATION_RUN_TYPE,
@@ -43,6 +47,7 @@ from genver.entities.retention import (
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
+from genver.store.sql.history_rows import Change
 
 log = logging.getLogger("genver.store.retention")
 
@@ -157,7 +162,8 @@ class RetentionMixin(SqlBase):
             stopped=stopped,
         )
         if result.deleted and not dry_run:
-            self._write(lambda conn: record_prune(conn, result))
+            self._write(lambda conn: self._record(conn, prune_changes(result)))
+            log.info("pruned %d trace(s) %s in %.1f s", result.deleted, policy.describe(), result.seconds)
         return result
 
     @contextmanager
@@ -180,23 +186,27 @@ class RetentionMixin(SqlBase):
                     conn.commit()
 
 
-def record_prune(conn: Connection, result: PruneResult) -> None:
-    """Record a prune that deleted traces, in the transaction ``conn`` is in: the one place a
-    prune is written down. The store's history of changes does not exist yet, so for now the
-    prune is logged (INFO, logger ``genver.store.retention``); when it lands, its append goes
-    here and every prune (CLI or server) is recorded through it."""
-    del conn  # the history's append will write through it
-    summary = result.to_dict()
-    log.info(
-        "pruned %s trace(s) %s (cutoff %s, %s evaluated and %s dataset trace(s) kept, %s batch(es), %.1f s)",
-        summary["deleted"],
-        summary["policy"],
-        summary["cutoff_ms"],
-        summary["kept_evaluated"],
-        summary["kept_dataset"],
-        summary["batches"],
-        result.seconds,
-    )
+def prune_changes(result: PruneResult) -> list[Change]:
+    """The history entries of a prune: per version whose traces it deleted, how many and by
+    which policy (traces without a version: the empty model id)."""
+    policy = result.policy
+    common = {
+        "policy": policy.describe(),
+        "older_than_ms": policy.older_than_ms,
+        "keep_per_version": policy.keep_per_version,
+        "include_evaluated": policy.include_evaluated,
+        "cutoff_ms": result.cutoff_ms,
+    }
+    return [
+        Change(
+            v.model_id or "",
+            TRACES_PRUNED,
+            None,
+            {**common, "experiment_id": v.experiment_id, "deleted": v.deleted},
+        )
+        for v in result.by_version
+        if v.deleted
+    ]
 
 
 # -- planning ---------------------------------------------------------------------------------------
