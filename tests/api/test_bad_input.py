@@ -307,6 +307,17 @@ TABLE: list[tuple[str, Call, object, type[GenverError]]] = [
         A,
         NotFoundError,
     ),
+    ("set_logged_model_alias", lambda m: genver.set_logged_model_alias(M, "prod"), M, NotFoundError),
+    (
+        "set_logged_model_alias",
+        lambda m: genver.set_logged_model_alias(m, "a b"),
+        "a b",
+        InvalidArgumentError,
+    ),
+    ("delete_logged_model_alias", lambda m: genver.delete_logged_model_alias("nope"), "@nope", NotFoundError),
+    ("get_logged_model_by_alias", lambda m: genver.get_logged_model_by_alias(""), "", InvalidArgumentError),
+    ("get_logged_model_by_alias", lambda m: genver.get_logged_model_by_alias("nope"), "@nope", NotFoundError),
+    ("get_logged_model_history", lambda m: genver.get_logged_model_history(M), M, NotFoundError),
 ]
 
 #: Public functions with no argument that can be bad.

@@ -259,7 +259,8 @@ def test_repr_is_sorted_and_omits_tags_params_metrics() -> None:
     assert text.startswith("LoggedModel(")
     keys = re.findall(r"(\w+)=", text)
     assert keys == sorted(keys)
-    assert set(keys) == set(MODEL_COLUMNS) - {"tags", "params", "metrics"}
+    # MLflow's fields, and genver's aliases (a version's aliases are part of what it is)
+    assert set(keys) == (set(MODEL_COLUMNS) | {"aliases"}) - {"tags", "params", "metrics"}
     assert "secret" not in text and "hidden" not in text
     assert f"model_id={model.model_id!r}" in text
 
@@ -271,7 +272,7 @@ def test_iterating_a_model_yields_property_value_pairs() -> None:
     assert pairs["name"] == "agent-v1.0"
     assert pairs["model_uri"] == f"models:/{model.model_id}"
     assert pairs["status"] == LoggedModelStatus.READY
-    assert set(pairs) == set(MODEL_COLUMNS) | {"model_uri"}
+    assert set(pairs) == set(MODEL_COLUMNS) | {"model_uri", "aliases"}
 
 
 def test_search_logged_models_list_and_pandas() -> None:
