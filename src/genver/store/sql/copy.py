@@ -387,7 +387,9 @@ def _upsert(conn: Connection, name: str, value: str) -> Any:
 
 
 def _advance_sequences(engine: Engine) -> None:
-    """PostgreSQL: each serial column's sequence continues after the largest copied id."""
+    """PostgreSQL: each serial column's sequence continues after the largest copied id, and the
+    planner's statistics are gathered (``ANALYZE``, as after a ``pg_restore``), so the first
+    searches on the copy are planned from its real sizes, not from empty tables."""
     if engine.dialect.name != "postgresql":
         return  # SQLite's rowid tables continue after their largest id by themselves
     with _write(engine) as conn:
@@ -402,6 +404,8 @@ def _advance_sequences(engine: Engine) -> None:
                 continue
             top = conn.execute(sa.select(sa.func.max(column))).scalar()
             conn.execute(sa.text("SELECT setval(:s, :v, false)"), {"s": seq, "v": (top or 0) + 1})
+        quote = conn.dialect.identifier_preparer.quote
+        conn.exec_driver_sql("ANALYZE " + ", ".join(quote(t.name) for t in tables.metadata.sorted_tables))
 
 
 # -- verifying -----------------------------------------------------------------------------------------
