@@ -168,6 +168,6 @@ def test_db_check_and_backup_on_postgres(
 
 
 def test_help_texts_render_as_written(cli: Callable[..., tuple[int, str]]) -> None:
-    """A help text's "[label]" is text, not Rich markup swallowed (issue 12 item 9)."""
+    """A help text's "[name]" is text, not Rich markup swallowed (issue 12 item 9)."""
     code, out = cli("server", "--help")
-    assert code == 0 and "read-write|read-only [label]" in " ".join(out.split())
+    assert code == 0 and "read-write|read-only [name]" in " ".join(out.split())
