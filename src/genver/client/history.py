@@ -37,7 +37,8 @@ def parse_instant(value: object) -> int:
         text = value.strip()
         if text.isascii() and text.isdigit() and len(text) <= 18:
             return int(text)
-        ms = iso_millis(text) if text else None
+        exact = _exact_millis(text)  # integer arithmetic: a float loses the last ms past year 4000
+        ms = exact if exact is not None else (iso_millis(text) if text else None)
         if ms is not None and 0 <= ms < 2**62:
             return math.floor(ms)
     raise InvalidArgumentError(
@@ -121,3 +122,17 @@ class HistoryClient(ClientBase):
         printed it), also that the chain still reaches that head unchanged."""
         kept = HistoryHead.parse(head) if isinstance(head, str) else head
         return verify_chain(self.iter_history(), kept)
+
+
+def _exact_millis(text: str) -> int | None:
+    """Epoch milliseconds of an ISO-8601 date-time Python reads (naive: UTC), exactly."""
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return (moment - _EPOCH) // dt.timedelta(milliseconds=1)
+
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.timezone.utc)
