@@ -71,18 +71,28 @@ def test_without_auth_the_client_says_who_it_is(sql_store: SqlStore, monkeypatch
     assert [e.kind for e in sql_store.get_logged_model_history(model.model_id)] == ["created"]
 
 
-def test_a_local_store_names_the_local_user(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    store = SqlStore(f"sqlite:///{tmp_path}/t.db")
+def test_a_local_store_names_the_local_user_it_was_opened_with(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    uri = f"sqlite:///{tmp_path}/t.db"
+    monkeypatch.setenv("GENVER_USER", "ana")
+    store = SqlStore(uri)
     try:
-        monkeypatch.setenv("GENVER_USER", "ana")
         store.create_logged_model(experiment_id="0")
         assert _last_actor(store) == "ana"
         monkeypatch.delenv("GENVER_USER")
         monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "bob")
         store.create_logged_model(experiment_id="0")
+        assert _last_actor(store) == "ana"  # read when the store opened
+        other = SqlStore(uri, upgrade=False)
+        other.create_logged_model(experiment_id="0")
         assert _last_actor(store) == "bob"
+        with acting_as("carol"):  # a server request's actor wins
+            other.create_logged_model(experiment_id="0")
+        assert _last_actor(store) == "carol"
         named = SqlStore(store.engine, upgrade=False, actor=lambda: "batch-job")
         named.create_logged_model(experiment_id="0")
         assert _last_actor(store) == "batch-job"
+        other.close()
     finally:
         store.close()

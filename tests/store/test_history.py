@@ -210,7 +210,7 @@ def test_entry_times_follow_the_store_clock_and_never_go_back(store: SqlStore) -
 
 def test_the_local_user_is_the_default_actor(store: SqlStore, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GENVER_USER", "ci-runner")
-    store.create_logged_model(experiment_id="0", name="agent")
+    clocked(store).create_logged_model(experiment_id="0", name="agent")  # a store opened now
     assert _chain(store)[-1].actor == "ci-runner"
 
 

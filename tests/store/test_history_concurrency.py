@@ -80,3 +80,42 @@ def test_writers_with_their_own_stores_keep_one_chain(db_uri: str) -> None:
         }
     finally:
         setup.close()
+
+
+def test_a_store_whose_remembered_head_is_stale_still_links_to_the_real_one(db_uri: str) -> None:
+    a, b = SqlStore(db_uri), SqlStore(db_uri, upgrade=False)
+    try:
+        model = a.create_logged_model(experiment_id="0", name="agent").model_id  # a remembers entry 1
+        b.set_logged_model_tags(model, {"by": "b"})  # entry 2, behind a's back
+        a.set_logged_model_tags(model, {"by": "a"})  # a's head is stale: it re-reads, writes 3
+        b.set_logged_model_tags(model, {"by": "b2"})
+        chain = a.read_history()
+        assert [e.seq for e in chain] == [1, 2, 3, 4]
+        assert GenverClient(store=a).verify_history().ok
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_rolled_back_append_is_not_remembered(db_uri: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from genver.store.sql import history_rows
+
+    store = SqlStore(db_uri)
+    try:
+        model = store.create_logged_model(experiment_id="0", name="agent").model_id
+        real = history_rows.append
+
+        def append_then_fail(*args: object, **kwargs: object) -> object:
+            real(*args, **kwargs)  # type: ignore[arg-type]
+            raise RuntimeError("the transaction fails after the entry was written")
+
+        monkeypatch.setattr(history_rows, "append", append_then_fail)
+        with pytest.raises(RuntimeError):
+            store.set_logged_model_tags(model, {"env": "prod"})
+        monkeypatch.setattr(history_rows, "append", real)
+        assert store.get_logged_model(model).tags == {}  # the change and its entry rolled back together
+        store.set_logged_model_tags(model, {"env": "dev"})
+        assert [e.seq for e in store.read_history()] == [1, 2]
+        assert GenverClient(store=store).verify_history().ok
+    finally:
+        store.close()

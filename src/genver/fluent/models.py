@@ -66,8 +66,9 @@ class ModelsAPI(FluentBase):
 
     def _get_or_create_by_name(self, name: str) -> LoggedModel:
         exp_id = self.current_experiment_id()
-        if parse_model_ref(name).kind == "alias":  # "@production": resolved, never created
-            return resolve_model(self.client, name, experiment_id=exp_id)
+        ref = parse_model_ref(name)
+        if ref.kind == "alias":  # "@production": resolved, never created
+            return resolve_model(self.client, ref, experiment_id=exp_id)
         check_model_name(name)
         found = self.client.find_logged_model(exp_id, name)
         if found is not None:

@@ -4,8 +4,10 @@ their history (``history_rows``)."""
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -16,7 +18,7 @@ from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 
 from genver.exceptions import InvalidArgumentError, NotFoundError, StoreCorruptError, StoreUnavailableError
 from genver.ids import now_ms
-from genver.store.actor import current_actor
+from genver.store.actor import acting_or, local_user
 from genver.store.sql import history_rows
 from genver.store.sql import tables as t
 from genver.store.sql.engine import (
@@ -93,10 +95,11 @@ class SqlBase:
         clock: Callable[[], int] = now_ms,
         busy_timeout: float = 60.0,
         upgrade: bool = True,
-        actor: Callable[[], str] = current_actor,
+        actor: Callable[[], str] | None = None,
     ) -> None:
         """``clock`` gives the time in ms of every timestamp the store writes; ``actor`` who a
-        history entry names (default: a server request's token name, else the local user)."""
+        history entry names (default: a server request's token name, else the local user as
+        ``GENVER_USER`` or the OS names it when the store opens)."""
         if isinstance(uri_or_engine, Engine):
             self._engine = uri_or_engine
             self.uri = uri_or_engine.url.render_as_string(hide_password=False)
@@ -106,7 +109,12 @@ class SqlBase:
             if self._engine.dialect.name == "sqlite":
                 sa.event.listen(self._engine, "connect", _size_page_cache)
         self._clock = clock
+        if actor is None:
+            local = local_user()
+            actor = functools.partial(acting_or, local)
         self._actor = actor
+        self._history_head: history_rows.Head | None = None  # the last one this store committed
+        self._pending = threading.local()  # .head: what this thread's open transaction appended
         self._artifact_root = artifact_root or self._default_artifact_root()
         self.dialect = self._engine.dialect.name
         if upgrade:
@@ -170,10 +178,19 @@ class SqlBase:
         a transient conflict; an exception rolls everything back."""
 
         def run() -> T:
+            pending = self._pending
+            pending.head = None
             with self._engine.connect() as conn:
                 conn.execution_options(**{WRITE_OPTION: True})
-                with conn.begin():
-                    return fn(conn)
+                try:
+                    with conn.begin():
+                        result = fn(conn)
+                    head = pending.head
+                finally:
+                    pending.head = None
+            if head is not None:  # committed: the next append tries after it first
+                self._history_head = head
+            return result
 
         return self._guard(run)
 
@@ -262,9 +279,11 @@ class SqlBase:
         when = self._clock() if time_ms is None else time_ms
         if not changes:
             return when
-        if not locked:
+        if not locked and self.dialect == "postgresql":
             history_rows.lock_chain(conn)
-        return history_rows.append(conn, changes, time_ms=when, actor=self._actor())
+        head = history_rows.append(conn, changes, time_ms=when, actor=self._actor(), known=self._history_head)
+        self._pending.head = head  # remembered by _write once the transaction commits
+        return head.time
 
     # -- shared lookups --------------------------------------------------------------------------
     def _experiment_int(self, experiment_id: object) -> int:
