@@ -279,9 +279,9 @@ class SqlBase:
         when = self._clock() if time_ms is None else time_ms
         if not changes:
             return when
-        if not locked and self.dialect == "postgresql":
-            history_rows.lock_chain(conn)
-        head = history_rows.append(conn, changes, time_ms=when, actor=self._actor(), known=self._history_head)
+        head = history_rows.append(
+            conn, changes, time_ms=when, actor=self._actor(), known=self._history_head, locked=locked
+        )
         self._pending.head = head  # remembered by _write once the transaction commits
         return head.time
 

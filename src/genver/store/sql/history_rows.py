@@ -6,10 +6,11 @@ or an entry without its change, cannot be committed. It reads the chain's head (
 and inserts them. Writers must not interleave there, or two entries would claim the same place:
 
 * SQLite: every write transaction holds the database's write lock (``BEGIN IMMEDIATE``);
-* PostgreSQL: ``lock_chain`` takes a transaction-scoped advisory lock, released at commit. A
-  change that reads the value it replaces (a tag, a status, an alias's holder) takes it before
-  reading, so its "before" is the value the previous entry left; one that replaces nothing
-  (creating a version, logging a metric) takes it last, to hold it for the shortest time.
+* PostgreSQL: a transaction-scoped advisory lock, released at commit. A change that reads the
+  value it replaces (a tag, a status, an alias's holder) takes it before reading (``lock_chain``),
+  so its "before" is the value the previous entry left; one that replaces nothing (creating a
+  version, logging a metric) takes it last, in the statement that appends, to hold it for the
+  shortest time.
 
 An entry's ``time`` is the store's clock, but never earlier than the entry before it (clocks of
 server replicas drift), so the chain is ordered in time too and "as of t" is well defined.
@@ -90,16 +91,32 @@ _ROW_PARAMS = (
 _LINKED = sa.exists().where(
     _H.c.seq == _typed("prev_seq", sa.BigInteger()), _H.c.entry_hash == _typed("prev_hash", sa.String())
 )
-#: One entry after the head the store remembers, inserted only if that is still the head.
-_INSERT_AT_HEAD = _H.insert().from_select(
-    [c.name for c in _COLUMNS_ORDER],
-    sa.select(*_ROW_PARAMS).where(
-        ~sa.exists().where(_H.c.seq >= _typed("seq", sa.BigInteger())),
-        sa.or_(_typed("prev_seq", sa.BigInteger()) == 0, _LINKED),
-    ),
+_AT_HEAD = (
+    ~sa.exists().where(_H.c.seq >= _typed("seq", sa.BigInteger())),
+    sa.or_(_typed("prev_seq", sa.BigInteger()) == 0, _LINKED),
 )
-# psycopg reports no row count for this statement through SQLAlchemy: PostgreSQL returns the seq.
-_INSERT_AT_HEAD_RETURNING = _INSERT_AT_HEAD.returning(_H.c.seq)
+#: SQLite: one entry after the head the store remembers, inserted only if that is still the head
+#: (the transaction holds the write lock).
+_INSERT_AT_HEAD = _H.insert().from_select(
+    [c.name for c in _COLUMNS_ORDER], sa.select(*_ROW_PARAMS).where(*_AT_HEAD)
+)
+
+
+def _insert_at_head_postgresql() -> Any:
+    """PostgreSQL: the same, taking the chain's advisory lock in the statement (one round trip,
+    not two). The ``EXISTS`` tests may read a snapshot taken before the lock was granted, so a
+    row another writer committed meanwhile is caught by ``ON CONFLICT (seq) DO NOTHING`` against
+    the index itself: nothing is inserted, and ``append`` takes the slow path. ``RETURNING``
+    says whether a row went in (psycopg reports no row count for it through SQLAlchemy)."""
+    from sqlalchemy.dialects.postgresql import insert
+
+    lock = sa.select(sa.func.pg_advisory_xact_lock(CHAIN_LOCK_KEY).label("held")).subquery("chain_lock")
+    rows = sa.select(*_ROW_PARAMS).select_from(lock).where(*_AT_HEAD)
+    stmt = insert(_H).from_select([c.name for c in _COLUMNS_ORDER], rows)
+    return stmt.on_conflict_do_nothing(index_elements=[_H.c.seq]).returning(_H.c.seq)
+
+
+_INSERT_AT_HEAD_POSTGRESQL = _insert_at_head_postgresql()
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,22 +137,27 @@ def lock_chain(conn: Connection) -> None:
 
 
 def append(
-    conn: Connection, changes: Sequence[Change], *, time_ms: int, actor: str, known: Head | None = None
+    conn: Connection,
+    changes: Sequence[Change],
+    *,
+    time_ms: int,
+    actor: str,
+    known: Head | None = None,
+    locked: bool = False,
 ) -> Head:
-    """Append ``changes`` after the chain's head (the caller holds the chain: see the module
-    docstring), trying ``known`` (the head this store last wrote) first; returns the new head,
-    which the caller may remember once the transaction commits."""
+    """Append ``changes`` after the chain's head, trying ``known`` (the head this store last
+    wrote) first; returns the new head, which the caller may remember once the transaction
+    commits. On PostgreSQL the chain's lock is taken here unless the caller holds it
+    (``locked``): by the fast statement itself, else before reading the head."""
+    postgresql = conn.dialect.name == "postgresql"
     if known is not None:
         rows = _rows(changes, known, time_ms, actor)
-        params = {**rows[0], "prev_seq": known.seq}
-        if conn.dialect.name == "postgresql":
-            inserted = _on_driver(conn, _INSERT_AT_HEAD_RETURNING, params, returning=True)
-        else:
-            inserted = _on_driver(conn, _INSERT_AT_HEAD, params, returning=False)
-        if inserted:
+        if _insert_at_head(conn, rows[0], known.seq, postgresql):
             if len(rows) > 1:  # the chain is held: the rest follow the first
                 conn.execute(_INSERT, rows[1:])
             return _head_of(rows[-1])
+    if postgresql and not locked:
+        conn.execute(_LOCK)  # (re-entrant: the fast statement may have taken it already)
     row = conn.execute(_HEAD).first()
     head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
     rows = _rows(changes, head, time_ms, actor)
@@ -143,36 +165,55 @@ def append(
     return _head_of(rows[-1])
 
 
-def _on_driver(conn: Connection, stmt: Any, params: dict[str, Any], *, returning: bool) -> bool:
-    """Run the conditional insert on the driver's cursor, compiled once per dialect with its
-    arguments laid out once (SQLAlchemy's per-execution work was a third of the history's cost
-    on log_metric): whether it inserted. Driver errors are raised as SQLAlchemy's, as any other
-    statement's are."""
+def _insert_at_head(conn: Connection, row: dict[str, Any], prev_seq: int, postgresql: bool) -> bool:
+    """Run the conditional insert of ``row`` on the driver's cursor (SQLAlchemy's per-execution
+    work was a third of the history's cost on log_metric): whether it inserted. The statement is
+    compiled once per dialect, and where its arguments come from is worked out then. Driver
+    errors are raised as SQLAlchemy's, as any other statement's are."""
     dialect = conn.dialect
-    plan = _COMPILED.get(dialect.name)
+    plan = _PLANS.get(dialect.name)
     if plan is None:
-        compiled = stmt.compile(dialect=dialect)
-        literals = {k: v for k, v in compiled.construct_params({}, _check=False).items() if v is not None}
-        plan = _COMPILED[dialect.name] = (
-            compiled.string,
-            compiled.positiontup if compiled.positional else None,
-            literals,
-        )
-    sql, order, literals = plan
-    args: Any = {**literals, **params} if order is None else [params.get(k, literals.get(k)) for k in order]
+        plan = _PLANS[dialect.name] = _plan(dialect, postgresql)
+    sql, order = plan
+    values = (*row.values(), prev_seq)  # the columns in _ROW_KEYS order, then prev_seq
+    args: Any = [values[i] if isinstance(i, int) else i[0] for i in order]
+    if postgresql:
+        args = dict(zip(_ARG_NAMES[dialect.name], args, strict=True))
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, args)
-        return cursor.fetchone() is not None if returning else bool(cursor.rowcount == 1)
+        return cursor.fetchone() is not None if postgresql else bool(cursor.rowcount == 1)
     except dialect.loaded_dbapi.Error as e:
         raise DBAPIError.instance(sql, args, e, dialect.loaded_dbapi.Error) from e
     finally:
         cursor.close()
 
 
-#: The conditional insert per dialect: its SQL, the order of its positional arguments (None:
-#: named), and the values of the literals SQLAlchemy made parameters of (the ``0``).
-_COMPILED: dict[str, tuple[str, Any, dict[str, Any]]] = {}
+_ROW_KEYS = (
+    "seq",
+    "time_ms",
+    "actor",
+    "model_id",
+    "kind",
+    "before_json",
+    "after_json",
+    "prev_hash",
+    "entry_hash",
+)
+#: Per dialect: the conditional insert's SQL, and for each of its arguments the index of its
+#: value in (row values..., prev_seq), or (constant,) for a literal SQLAlchemy made a parameter.
+_PLANS: dict[str, tuple[str, list[Any]]] = {}
+_ARG_NAMES: dict[str, list[str]] = {}
+
+
+def _plan(dialect: Any, postgresql: bool) -> tuple[str, list[Any]]:
+    stmt = _INSERT_AT_HEAD_POSTGRESQL if postgresql else _INSERT_AT_HEAD
+    compiled = stmt.compile(dialect=dialect)
+    literals = compiled.construct_params({}, _check=False)
+    names: list[str] = list(compiled.positiontup or ()) if compiled.positional else list(literals)
+    where = {k: i for i, k in enumerate((*_ROW_KEYS, "prev_seq"))}
+    _ARG_NAMES[dialect.name] = names
+    return compiled.string, [where[n] if n in where else (literals[n],) for n in names]
 
 
 def _head_of(row: dict[str, Any]) -> Head:
@@ -195,7 +236,7 @@ def _rows(changes: Sequence[Change], head: Head, time_ms: int, actor: str) -> li
         )
         digest = hashlib.sha256(content.encode("ascii")).hexdigest()
         rows.append(
-            {
+            {  # in _ROW_KEYS order: _insert_at_head reads the values positionally
                 "seq": seq,
                 "time_ms": when,
                 "actor": actor,
