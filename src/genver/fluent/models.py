@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from genver.client.refs import find_model, parse_model_ref, resolve_model, warn_if_ambiguous
+from genver.client.refs import find_model, parse_model_ref, warn_if_ambiguous
 from genver.config import ACTIVE_MODEL_ENV_VARS, ACTIVE_MODEL_ID
 from genver.context import ActiveModel, ModelFrame
 from genver.entities import HistoryEntry, LoggedModel, LoggedModelStatus
@@ -62,13 +62,16 @@ class ModelsAPI(FluentBase):
         activation = self._models.activate(frame)
         fields = {name: getattr(model, name) for name in _MODEL_FIELDS}
         fields["tags"], fields["params"] = dict(model.tags), dict(model.params)  # as to_dictionary()
+        fields["aliases"] = list(model.aliases)
         return ActiveModel(**fields, set_by_user=set_by_user, _context=self._models, _activation=activation)
 
     def _get_or_create_by_name(self, name: str) -> LoggedModel:
         exp_id = self.current_experiment_id()
         ref = parse_model_ref(name)
-        if ref.kind == "alias":  # "@production": resolved, never created
-            return resolve_model(self.client, ref, experiment_id=exp_id)
+        if ref.kind == "alias":  # "@production": resolved (one read), never created
+            found = find_model(self.client, ref, experiment_id=exp_id)
+            assert found is not None  # an alias that matches nothing raises NotFoundError
+            return found
         check_model_name(name)
         found = self.client.find_logged_model(exp_id, name)
         if found is not None:
