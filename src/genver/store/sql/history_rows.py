@@ -15,12 +15,18 @@ and inserts them. Writers must not interleave there, or two entries would claim 
 An entry's ``time`` is the store's clock, but never earlier than the entry before it (clocks of
 server replicas drift), so the chain is ordered in time too and "as of t" is well defined.
 
-Hot path: a store remembers the head it last wrote (``Head``, kept only once its transaction
-committed), and appends its next entry with one conditional ``INSERT ... SELECT ... WHERE`` the
-entry it links to is still the last one (that seq with that hash, nothing after it). When another
-writer appended meanwhile, nothing is inserted, and the head is read and the entry written after
-it. So a lone writer pays one statement per entry (log_metric: five statements, not six), and
-the chain is linked to the real head either way.
+Hot path, SQLite: the transaction already holds the write lock, so the append reads the head
+(one probe at the right edge of the rowid B-tree) and inserts after it, both on the driver's
+cursor: a plain ``INSERT``, since an ``INSERT ... SELECT`` reading its own table makes SQLite
+stage the row in a temporary table first (that was a quarter of the history's cost on
+``log_metric``).
+
+Hot path, PostgreSQL: a store remembers the head it last wrote (``Head``, kept only once its
+transaction committed), and appends its next entry with one conditional ``INSERT ... SELECT ...
+WHERE`` the entry it links to is still the last one (that seq with that hash, nothing after it),
+taking the chain's lock in the same statement. When another writer appended meanwhile, nothing
+is inserted, and the head is read and the entry written after it. So a lone writer pays one
+round trip per entry, and the chain is linked to the real head either way.
 """
 
 from __future__ import annotations
@@ -95,16 +101,11 @@ _AT_HEAD = (
     ~sa.exists().where(_H.c.seq >= _typed("seq", sa.BigInteger())),
     sa.or_(_typed("prev_seq", sa.BigInteger()) == 0, _LINKED),
 )
-#: SQLite: one entry after the head the store remembers, inserted only if that is still the head
-#: (the transaction holds the write lock).
-_INSERT_AT_HEAD = _H.insert().from_select(
-    [c.name for c in _COLUMNS_ORDER], sa.select(*_ROW_PARAMS).where(*_AT_HEAD)
-)
 
 
 def _insert_at_head_postgresql() -> Any:
-    """PostgreSQL: the same, taking the chain's advisory lock in the statement (one round trip,
-    not two). The ``EXISTS`` tests may read a snapshot taken before the lock was granted, so a
+    """PostgreSQL: one entry after the head the store remembers, inserted only if that is still
+    the head, taking the chain's advisory lock in the statement (one round trip, not two). The ``EXISTS`` tests may read a snapshot taken before the lock was granted, so a
     row another writer committed meanwhile is caught by ``ON CONFLICT (seq) DO NOTHING`` against
     the index itself: nothing is inserted, and ``append`` takes the slow path. ``RETURNING``
     says whether a row went in (psycopg reports no row count for it through SQLAlchemy)."""
@@ -149,14 +150,15 @@ def append(
     wrote) first; returns the new head, which the caller may remember once the transaction
     commits. On PostgreSQL the chain's lock is taken here unless the caller holds it
     (``locked``): by the fast statement itself, else before reading the head."""
-    postgresql = conn.dialect.name == "postgresql"
+    if conn.dialect.name != "postgresql":
+        return _append_sqlite(conn, changes, time_ms=time_ms, actor=actor)
     if known is not None:
         rows = _rows(changes, known, time_ms, actor)
-        if _insert_at_head(conn, rows[0], known.seq, postgresql):
+        if _insert_at_head(conn, rows[0], known.seq):
             if len(rows) > 1:  # the chain is held: the rest follow the first
                 conn.execute(_INSERT, rows[1:])
             return _head_of(rows[-1])
-    if postgresql and not locked:
+    if not locked:
         conn.execute(_LOCK)  # (re-entrant: the fast statement may have taken it already)
     row = conn.execute(_HEAD).first()
     head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
@@ -165,24 +167,55 @@ def append(
     return _head_of(rows[-1])
 
 
-def _insert_at_head(conn: Connection, row: dict[str, Any], prev_seq: int, postgresql: bool) -> bool:
-    """Run the conditional insert of ``row`` on the driver's cursor (SQLAlchemy's per-execution
-    work was a third of the history's cost on log_metric): whether it inserted. The statement is
-    compiled once per dialect, and where its arguments come from is worked out then. Driver
-    errors are raised as SQLAlchemy's, as any other statement's are."""
+_SQLITE_HEAD = "SELECT seq, entry_hash, time_ms FROM model_history ORDER BY seq DESC LIMIT 1"
+_SQLITE_INSERT = (
+    "INSERT INTO model_history (seq, time_ms, actor, model_id, kind, before_json, after_json, "
+    "prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _append_sqlite(conn: Connection, changes: Sequence[Change], *, time_ms: int, actor: str) -> Head:
+    """SQLite: read the head and insert after it on the driver's cursor (the transaction holds
+    the database's write lock, so nothing can append in between). Driver errors are raised as
+    SQLAlchemy's, as any other statement's are."""
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    sql: str = _SQLITE_HEAD
+    try:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+        head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
+        rows = _rows(changes, head, time_ms, actor)
+        sql = _SQLITE_INSERT
+        if len(rows) == 1:
+            cursor.execute(sql, tuple(rows[0].values()))
+        else:
+            cursor.executemany(sql, [tuple(r.values()) for r in rows])
+    except dbapi.Error as e:
+        raise DBAPIError.instance(sql, None, e, dbapi.Error) from e
+    finally:
+        cursor.close()
+    return _head_of(rows[-1])
+
+
+def _insert_at_head(conn: Connection, row: dict[str, Any], prev_seq: int) -> bool:
+    """Run PostgreSQL's conditional insert of ``row`` on the driver's cursor (SQLAlchemy's
+    per-execution work was a third of the history's cost on log_metric): whether it inserted.
+    The statement is compiled once per dialect, and where its arguments come from is worked out
+    then. Driver errors are raised as SQLAlchemy's, as any other statement's are."""
     dialect = conn.dialect
     plan = _PLANS.get(dialect.name)
     if plan is None:
-        plan = _PLANS[dialect.name] = _plan(dialect, postgresql)
+        plan = _PLANS[dialect.name] = _plan(dialect)
     sql, order = plan
     values = (*row.values(), prev_seq)  # the columns in _ROW_KEYS order, then prev_seq
-    args: Any = [values[i] if isinstance(i, int) else i[0] for i in order]
-    if postgresql:
-        args = dict(zip(_ARG_NAMES[dialect.name], args, strict=True))
+    args = dict(
+        zip(_ARG_NAMES[dialect.name], [values[i] if isinstance(i, int) else i[0] for i in order], strict=True)
+    )
     cursor = conn.connection.cursor()
     try:
         cursor.execute(sql, args)
-        return cursor.fetchone() is not None if postgresql else bool(cursor.rowcount == 1)
+        return cursor.fetchone() is not None
     except dialect.loaded_dbapi.Error as e:
         raise DBAPIError.instance(sql, args, e, dialect.loaded_dbapi.Error) from e
     finally:
@@ -206,9 +239,8 @@ _PLANS: dict[str, tuple[str, list[Any]]] = {}
 _ARG_NAMES: dict[str, list[str]] = {}
 
 
-def _plan(dialect: Any, postgresql: bool) -> tuple[str, list[Any]]:
-    stmt = _INSERT_AT_HEAD_POSTGRESQL if postgresql else _INSERT_AT_HEAD
-    compiled = stmt.compile(dialect=dialect)
+def _plan(dialect: Any) -> tuple[str, list[Any]]:
+    compiled = _INSERT_AT_HEAD_POSTGRESQL.compile(dialect=dialect)
     literals = compiled.construct_params({}, _check=False)
     names: list[str] = list(compiled.positiontup or ()) if compiled.positional else list(literals)
     where = {k: i for i, k in enumerate((*_ROW_KEYS, "prev_seq"))}
