@@ -223,5 +223,18 @@ RETENTION_INTERVAL = Setting(
     "How often `genver server` applies its retention policy (one replica at a time).",
 )
 
+PROMPT_CACHE_TTL = Setting(
+    ("GENVER_PROMPT_CACHE_TTL_SECONDS", "MLFLOW_ALIAS_PROMPT_CACHE_TTL_SECONDS"),
+    "60",
+    "Seconds load_prompt keeps a prompt loaded by alias (prompts:/name@production, or a name "
+    "alone: its latest version) before asking the store again; 0 asks every time.",
+)
+PROMPT_VERSION_CACHE_TTL = Setting(
+    ("GENVER_PROMPT_VERSION_CACHE_TTL_SECONDS", "MLFLOW_VERSION_PROMPT_CACHE_TTL_SECONDS"),
+    "inf",
+    "Seconds load_prompt keeps a prompt loaded by version number (versions never change, so "
+    "by default for the life of the process); 0 asks every time.",
+)
+
 #: Environment variables that ``clear_active_model()`` removes, as MLflow does.
 ACTIVE_MODEL_ENV_VARS = ACTIVE_MODEL_ID.env_vars

@@ -37,6 +37,12 @@ ALIAS_REMOVED = "alias_removed"
 #: retention); traces without a version are recorded under the empty model id.
 TRACES_PRUNED = "traces_pruned"
 DELETED = "deleted"
+#: Prompt entries: recorded under the prompt's id (``p-`` and 32 hex digits) in ``model_id``;
+#: ``before``/``after`` name the prompt (``{"prompt": name, "version": n, ...}``).
+PROMPT_REGISTERED = "prompt_registered"
+PROMPT_ALIAS_SET = "prompt_alias_set"
+PROMPT_ALIAS_REMOVED = "prompt_alias_removed"
+PROMPT_VERSION_DELETED = "prompt_version_deleted"
 #: Every kind of entry, in the order a version usually meets them.
 KINDS = (
     CREATED,
@@ -49,8 +55,13 @@ KINDS = (
     ALIAS_REMOVED,
     TRACES_PRUNED,
     DELETED,
+    PROMPT_REGISTERED,
+    PROMPT_ALIAS_SET,
+    PROMPT_ALIAS_REMOVED,
+    PROMPT_VERSION_DELETED,
 )
 ALIAS_KINDS = (ALIAS_SET, ALIAS_REMOVED)
+PROMPT_KINDS = (PROMPT_REGISTERED, PROMPT_ALIAS_SET, PROMPT_ALIAS_REMOVED, PROMPT_VERSION_DELETED)
 
 
 def canonical_json(value: Any) -> str:
@@ -277,4 +288,21 @@ def _summary(kind: str, before: Any, after: Any) -> str:
         return f"{n} trace{'s' if n != 1 else ''} pruned ({a.get('policy')})"
     if kind == DELETED:
         return "deleted"
+    if kind in PROMPT_KINDS:
+        return _prompt_summary(kind, b, a)
     return f"{kind}: {before!r} → {after!r}"
+
+
+def _prompt_summary(kind: str, b: dict[str, Any], a: dict[str, Any]) -> str:
+    name = a.get("prompt") or b.get("prompt")
+    if kind == PROMPT_REGISTERED:
+        message = a.get("commit_message")
+        return f"prompt {name!r} version {a.get('version')} registered" + (
+            f" ({message!r})" if message else ""
+        )
+    if kind == PROMPT_VERSION_DELETED:
+        return f"prompt {name!r} version {b.get('version')} deleted"
+    alias, was, goes = a.get("alias") or b.get("alias"), b.get("version"), a.get("version")
+    if kind == PROMPT_ALIAS_SET:
+        return f"prompt {name!r} @{alias} → version {goes}" + (f" (was version {was})" if was else "")
+    return f"prompt {name!r} @{alias} removed (was version {was})"

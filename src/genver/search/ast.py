@@ -229,3 +229,12 @@ EVAL_DATASETS = FilterSchema(
 )
 """Evaluation dataset filters: ``name = 'golden'``, ``digest = '3f2a...'``,
 ``created_time > 1700000000000``, ``tags.team = 'search'``."""
+
+PROMPTS = FilterSchema(
+    entity="prompts",
+    attributes={"name": "string", "creation_timestamp": "time", "last_updated_timestamp": "time"},
+    aliases={"creation_time": "creation_timestamp", "last_update_time": "last_updated_timestamp"},
+    prefixes={"attribute": "attribute", "attributes": "attribute", "tag": "tag", "tags": "tag"},
+    kind_types={"tag": "string"},
+    order_kinds=frozenset({"attribute"}),
+)

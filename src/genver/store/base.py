@@ -35,6 +35,7 @@ from genver.entities import (
     TraceStats,
     ViewType,
 )
+from genver.entities.prompt import LinkedPrompt, Prompt, PromptVersion
 from genver.exceptions import StoreError
 
 
@@ -252,6 +253,77 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def history_head(self) -> HistoryHead:
         """How many entries the chain has and the hash of its last one."""
+
+    # -- prompts (optional: a store without them raises StoreError naming itself) ---------------
+    def create_prompt_version(
+        self,
+        name: str,
+        *,
+        template: str | list[dict[str, Any]],
+        commit_message: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        model_config: Mapping[str, Any] | None = None,
+        response_format: Mapping[str, Any] | None = None,
+    ) -> PromptVersion:
+        """Register the next version (1, 2, ...) of prompt ``name``, creating the prompt on its
+        first version; recorded in the history chain under the prompt's id."""
+        raise self._no_prompts()
+
+    def get_prompt_version(self, name: str, version: int, *, include_deleted: bool = False) -> PromptVersion:
+        """One version (``NotFoundError`` naming it if missing or deleted, unless
+        ``include_deleted``: what comparisons of app versions that used it read)."""
+        raise self._no_prompts()
+
+    def get_prompt_version_by_alias(self, name: str, alias: str) -> PromptVersion:
+        """The version ``alias`` points to; ``latest``: the newest version not deleted."""
+        raise self._no_prompts()
+
+    def get_prompt_versions(self, name: str) -> list[PromptVersion]:
+        """Every version not deleted, oldest first (none: an empty list)."""
+        raise self._no_prompts()
+
+    def delete_prompt_version(self, name: str, version: int) -> None:
+        """Delete a version (its aliases go with it; its number is never given again)."""
+        raise self._no_prompts()
+
+    def get_prompt(self, name: str) -> Prompt | None:
+        raise self._no_prompts()
+
+    def search_prompts(
+        self,
+        *,
+        filter_string: str | None = None,
+        max_results: int = 100,
+        order_by: Sequence[str] | None = None,
+        page_token: str | None = None,
+    ) -> PagedList[Prompt]:
+        """One page of prompts (``name``, ``creation_timestamp``, ``tags.<key>`` filters), by name."""
+        raise self._no_prompts()
+
+    def set_prompt_tags(self, name: str, tags: Mapping[str, str], *, version: int | None = None) -> None:
+        """Set tags on the prompt, or on one of its versions."""
+        raise self._no_prompts()
+
+    def delete_prompt_tag(self, name: str, key: str, *, version: int | None = None) -> None:
+        raise self._no_prompts()
+
+    def set_prompt_alias(self, name: str, alias: str, version: int) -> None:
+        """Point ``alias`` at a version (recorded in the history chain)."""
+        raise self._no_prompts()
+
+    def delete_prompt_alias(self, name: str, alias: str) -> None:
+        raise self._no_prompts()
+
+    def get_prompt_history(self, name: str) -> list[HistoryEntry]:
+        """The prompt's entries in the history chain, oldest first."""
+        raise self._no_prompts()
+
+    def link_prompts_to_model(self, model_id: str, prompts: Sequence[LinkedPrompt]) -> None:
+        """Add prompt versions to a version's ``mlflow.linkedPrompts`` tag (recorded as a tag change)."""
+        raise self._no_prompts()
+
+    def _no_prompts(self) -> StoreError:
+        return StoreError(f"{type(self).__name__} keeps no prompts: use a SQL store or a genver server.")
 
     # -- traces ----------------------------------------------------------------------------------
     @abc.abstractmethod

@@ -15,6 +15,7 @@ from genver.store.sql.experiments import ExperimentsMixin
 from genver.store.sql.history import HistoryMixin
 from genver.store.sql.model_search import ModelSearchMixin
 from genver.store.sql.models import ModelsMixin
+from genver.store.sql.prompts import PromptsMixin
 from genver.store.sql.retention import RetentionMixin
 from genver.store.sql.run_logging import RunLoggingMixin
 from genver.store.sql.runs import RunsMixin
@@ -29,6 +30,7 @@ class SqlStore(
     ModelsMixin,
     AliasesMixin,
     HistoryMixin,
+    PromptsMixin,
     ModelSearchMixin,
     RunsMixin,
     RunLoggingMixin,

@@ -405,3 +405,66 @@ model_history = sa.Table(
         postgresql_where=sa.text("kind IN ('alias_set', 'alias_removed')"),
     ),
 )
+
+# Revision 0008: prompts (genver.entities.prompt). A prompt's id ("p-" and 32 hex digits) names
+# it in the history chain (model_history.model_id), where its alias moves are recorded.
+# last_version only grows, so a deleted version's number is never given again.
+prompts = sa.Table(
+    "prompts",
+    metadata,
+    sa.Column("prompt_id", sa.String(34), primary_key=True),
+    sa.Column("name", sa.String(255), nullable=False, unique=True),
+    sa.Column("description", sa.Text),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+    sa.Column("last_version", sa.Integer, nullable=False),
+)
+
+prompt_tags = sa.Table(
+    "prompt_tags",
+    metadata,
+    sa.Column("prompt_id", sa.String(34), sa.ForeignKey("prompts.prompt_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+
+# template: the text, or a chat's messages as JSON (prompt_type says which); model_config and
+# response_format as JSON text. A deleted version keeps its row (deleted_time set), so the app
+# versions that used it still show its text in comparisons.
+prompt_versions = sa.Table(
+    "prompt_versions",
+    metadata,
+    sa.Column("prompt_id", sa.String(34), sa.ForeignKey("prompts.prompt_id"), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("prompt_type", sa.String(8), nullable=False),
+    sa.Column("template", sa.Text, nullable=False),
+    sa.Column("commit_message", sa.Text),
+    sa.Column("model_config", sa.Text),
+    sa.Column("response_format", sa.Text),
+    sa.Column("creation_time", sa.BigInteger, nullable=False),
+    sa.Column("last_update_time", sa.BigInteger, nullable=False),
+    sa.Column("created_by", sa.String(256)),
+    sa.Column("deleted_time", sa.BigInteger),
+)
+
+prompt_version_tags = sa.Table(
+    "prompt_version_tags",
+    metadata,
+    sa.Column("prompt_id", sa.String(34), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+    sa.ForeignKeyConstraint(
+        ["prompt_id", "version"], ["prompt_versions.prompt_id", "prompt_versions.version"]
+    ),
+)
+
+prompt_aliases = sa.Table(
+    "prompt_aliases",
+    metadata,
+    sa.Column("prompt_id", sa.String(34), sa.ForeignKey("prompts.prompt_id"), primary_key=True),
+    sa.Column("alias", sa.String(255), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("set_time", sa.BigInteger, nullable=False),
+    sa.Column("set_by", sa.String(256), nullable=False),
+)
