@@ -124,7 +124,9 @@ class LiveSpan:
 
     @property
     def otel_span(self) -> OtelSpan:
-        """The underlying OpenTelemetry SDK span (while the span is live; a snapshot after it ends)."""
+        """The underlying OpenTelemetry SDK span (while the span is live; a snapshot after it
+        ends). When the provider has no span processor, genver's own record of the span
+        (``LiteSpan``): the same name, ids, times, status, attributes and events."""
         return self._otel
 
     # -- content ------------------------------------------------------------------------------
@@ -202,14 +204,17 @@ class LiveSpan:
         """End the span; the trace is queued for export when its root ends."""
         if outputs is not None:
             self._outputs = outputs
-        otel = self._otel
-        if isinstance(otel, EndedSpan):
-            return  # ended already: a second end() is a no-op, as on an SDK span
-        otel.end(end_time_ns)
-        # Until export, a finished span waits in the queue: keep a compact snapshot instead of
-        # the SDK span (a dozen locks, deques and lists each), which keeps the garbage
-        # collector's work on the caller's thread close to a plain OpenTelemetry span's.
-        self._otel = EndedSpan(otel)  # type: ignore[assignment]
+        otel: Any = self._otel
+        if isinstance(otel, EndedSpan):  # genver's own span (``LiteSpan``) or a snapshot
+            if otel.end_time is not None:
+                return  # ended already: a second end() is a no-op, as on an SDK span
+            otel.end_time = time.time_ns() if end_time_ns is None else end_time_ns
+        else:
+            otel.end(end_time_ns)
+            # Until export, a finished span waits in the queue: keep a compact snapshot instead
+            # of the SDK span (a dozen locks, deques and lists each), which keeps the garbage
+            # collector's work on the caller's thread close to a plain OpenTelemetry span's.
+            self._otel = EndedSpan(otel)  # type: ignore[assignment]
         self._ctx = None
         pending = self._pending
         pending.finished.append(self)
@@ -221,7 +226,14 @@ class LiveSpan:
         if self._ctx is None:
             from opentelemetry.trace import set_span_in_context
 
-            self._ctx = set_span_in_context(self._otel)
+            otel: Any = self._otel
+            if isinstance(otel, EndedSpan):  # not an SDK span: its identity only
+                from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+                otel = NonRecordingSpan(
+                    SpanContext(otel.trace_id, otel.span_id, False, TraceFlags(TraceFlags.SAMPLED))
+                )
+            self._ctx = set_span_in_context(otel)
         return self._ctx
 
     def __repr__(self) -> str:

@@ -37,6 +37,7 @@ from genver.span_attributes import add_usage_and_cost
 from genver.trace_summary import PriceTable, preview, summarize, usage_metadata
 from genver.tracing.errors import internal_error
 from genver.tracing.exporter import TraceExporter
+from genver.tracing.lite import has_processors, start_lite
 from genver.tracing.live import LiveSpan, genai_operation
 from genver.tracing.serialize import to_jsonable
 from genver.tracing.spool import Spool
@@ -185,13 +186,20 @@ class Tracing:
                 else:
                     extra = extra or {}
                     extra[k] = v
+        # Without a span processor on the provider no OpenTelemetry code sees the span: genver
+        # records it by itself (``LiteSpan``), at a fraction of an SDK span's cost.
+        sdk = has_processors(self.provider)
         if parent is None:
             host = self.host
             model_id, model_env = host.model_ref_for_tracing()
             pending = PendingTrace(
                 self, model_id, model_env, host.run_id_for_tracing(), host.experiment_id_for_tracing()
             )
-            otel: Any = self.tracer.start_span(name, context=_ROOT_CONTEXT, attributes=attrs)
+            otel: Any = (
+                self.tracer.start_span(name, context=_ROOT_CONTEXT, attributes=attrs)
+                if sdk
+                else start_lite(name, None, attrs)
+            )
             live = LiveSpan(otel, pending, None, span_type)
             pending.root = live
             request = self.next_root.get()
@@ -200,8 +208,13 @@ class Tracing:
                 pending.metadata = dict(request.metadata)
                 pending.tags = request.tags
         else:
-            otel = self.tracer.start_span(name, context=parent.context(), attributes=attrs)
-            live = LiveSpan(otel, parent._pending, parent._otel.context.span_id, span_type)
+            parent_ctx = parent._otel.context
+            otel = (
+                self.tracer.start_span(name, context=parent.context(), attributes=attrs)
+                if sdk
+                else start_lite(name, parent_ctx.trace_id, attrs)
+            )
+            live = LiveSpan(otel, parent._pending, parent_ctx.span_id, span_type)
         if extra:
             live._attrs = extra
         return live
