@@ -171,3 +171,21 @@ def test_help_texts_render_as_written(cli: Callable[..., tuple[int, str]]) -> No
     """A help text's "[name]" is text, not Rich markup swallowed (issue 12 item 9)."""
     code, out = cli("server", "--help")
     assert code == 0 and "read-write|read-only [name]" in " ".join(out.split())
+
+
+@pytest.mark.postgres
+def test_db_check_names_postgres_settings_that_hurt_at_scale(
+    db_uri: str, backend: str, cli: Callable[..., tuple[int, str]]
+) -> None:
+    if backend != "postgres":
+        pytest.skip("SQLite has no such settings")
+    from genver.store.sql.tuning import postgres_advice
+
+    store = SqlStore(db_uri)
+    advice = postgres_advice(store.engine)
+    store.close()
+    code, out = cli("db", "check", db_uri)
+    assert code == 0, out  # advice, not damage
+    assert ("Tuning PostgreSQL" in out) == bool(advice)
+    for item in advice:
+        assert f"{item.setting} = {item.current} (set {item.recommended})" in out

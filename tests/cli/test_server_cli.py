@@ -20,6 +20,7 @@ from genver.cli.server import is_loopback
 from genver.exceptions import UnauthenticatedError
 from genver.fluent import Genver
 from genver.store.rest import RestStore
+from tests.conftest import PgDatabases
 
 pytestmark = pytest.mark.slow
 
@@ -202,3 +203,25 @@ def test_bad_token_file_is_a_message(tmp_path: Path) -> None:
 )
 def test_is_loopback(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
+
+
+@pytest.mark.postgres
+def test_a_postgres_store_with_settings_that_hurt_at_scale_is_warned_about(
+    pg_databases: PgDatabases, tmp_path: Path
+) -> None:
+    from genver.store.sql.store import SqlStore
+    from genver.store.sql.tuning import postgres_advice
+
+    uri = pg_databases.create()
+    store = SqlStore(uri)
+    advice = postgres_advice(store.engine)
+    store.close()
+    with genver_server(["--backend-store-uri", uri]) as server:
+        code, out = server.stop()
+    assert code == 0, out
+    assert ("warning: PostgreSQL runs with settings that will slow genver down" in out) == bool(advice)
+    for item in advice:
+        assert str(item) in out
+    with genver_server(["--backend-store-uri", f"sqlite:///{tmp_path}/s.db"]) as server:
+        code, out = server.stop()
+    assert code == 0 and "warning: PostgreSQL" not in out

@@ -45,10 +45,12 @@ def db_check(uri: UriArgument = None) -> None:
     the schema revision, every table; exits 1 when anything is wrong."""
     from genver.store.sql.engine import create_engine
     from genver.store.sql.maintenance import check
+    from genver.store.sql.tuning import postgres_advice
 
     engine = create_engine(_target(uri))
     try:
         report = check(engine)
+        advice = postgres_advice(engine) if report.ok else []
     finally:
         engine.dispose()
     for done in report.checks:
@@ -57,6 +59,13 @@ def db_check(uri: UriArgument = None) -> None:
         console.print("rows: " + ", ".join(f"{k} {v:,}" for k, v in report.counts.items()), highlight=False)
     if report.ok:
         console.print(f"[green]ok[/]: {report.uri} (revision {report.revision})", soft_wrap=True)
+        if advice:
+            console.print(
+                "PostgreSQL settings that will slow genver down as traces grow (README, 'Tuning PostgreSQL'):",
+                soft_wrap=True,
+            )
+            for item in advice:
+                console.print(f"  {item}", markup=False, soft_wrap=True)
         return
     console.print(f"[red]damaged[/]: {report.uri}", soft_wrap=True)
     for problem in report.problems[:50]:

@@ -125,6 +125,7 @@ def server(
     typer.echo(f"genver server listening on {where}, serving {shown_uri} ({workers} worker{plural}, {auth})")
     if settings.retention is not None:
         typer.echo(f"retention: {settings.retention.describe()}")
+    _warn_about_tuning(store)
     # uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown; end with exit code 0 instead.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     if workers == 1:
@@ -195,6 +196,28 @@ def is_loopback(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:  # a host name: it may resolve to anything
         return False
+
+
+def _warn_about_tuning(store: object) -> None:
+    """Name the PostgreSQL settings that will slow the store down as traces grow (once, at
+    start); a store whose settings cannot be read is not worth failing the start for."""
+    from genver.store.sql.store import SqlStore
+    from genver.store.sql.tuning import postgres_advice
+
+    if not isinstance(store, SqlStore):
+        return
+    try:
+        advice = postgres_advice(store.engine)
+    except Exception:  # a hint, never a reason not to serve
+        return
+    if advice:
+        typer.echo(
+            "warning: PostgreSQL runs with settings that will slow genver down as traces grow "
+            "(README, 'Tuning PostgreSQL'):",
+            err=True,
+        )
+        for item in advice:
+            typer.echo(f"  {item}", err=True)
 
 
 def _fail(message: str, code: int = 1) -> NoReturn:
