@@ -73,3 +73,20 @@ def test_a_name_with_quotes_is_looked_up_exactly(caplog: pytest.LogCaptureFixtur
     assert _warnings(caplog) == []  # the quote did not widen the lookup
     genver.set_active_model(name="it's \\ odd")
     assert len(_warnings(caplog)) == 1
+
+
+def test_the_warning_is_given_once_per_version_and_again_for_a_newer_one(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    genver.create_external_model(name="loop-bot")
+    newest = genver.create_external_model(name="loop-bot")
+    caplog.set_level(logging.WARNING, logger="genver")
+
+    for _ in range(3):  # a serving loop activating the same name: one warning, not three
+        genver.set_active_model(name="loop-bot")
+    assert len(_warnings(caplog)) == 1 and genver.get_active_model_id() == newest.model_id
+
+    newer = genver.create_external_model(name="loop-bot")
+    genver.set_active_model(name="loop-bot")
+    warnings = _warnings(caplog)
+    assert len(warnings) == 2 and newer.model_id in warnings[1]

@@ -111,9 +111,24 @@ def find_model(
     return found
 
 
+#: The versions already checked for a shared name, per store and experiment: a name resolves to
+#: its newest version, so a version that is not the newest is never looked up here again, and a
+#: newer version of the name is a new key. One check per version, not one search per
+#: ``set_active_model`` call (that search was two thirds of the call).
+_CHECKED: dict[tuple[str, str, str], None] = {}
+_CHECKED_MAX = 10_000
+
+
 def warn_if_ambiguous(lookup: ModelLookup, model: LoggedModel, *, experiment_id: str) -> None:
-    """Log which version a name shared by several versions resolved to, and how to pick one."""
+    """Log which version a name shared by several versions resolved to, and how to pick one
+    (once per version and process)."""
+    key = (lookup.tracking_uri, experiment_id, model.model_id)
+    if key in _CHECKED:
+        return
     same = lookup.search_logged_models([experiment_id], f"name = {quote(model.name)}", None, 2)
+    if len(_CHECKED) >= _CHECKED_MAX:
+        _CHECKED.clear()
+    _CHECKED[key] = None
     if len(same) > 1:
         created = dt.datetime.fromtimestamp(model.creation_timestamp / 1000, dt.timezone.utc)
         log.warning(
