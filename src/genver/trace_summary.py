@@ -17,9 +17,10 @@ match exactly, then by the longest known prefix (``gpt-4o-2024-08-06`` → ``gpt
 from __future__ import annotations
 
 import json
+import json.encoder
 import math
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,21 @@ from genver.entities.trace import COST_KEY, TOKEN_USAGE_KEY
 from genver.exceptions import InvalidArgumentError
 
 PREVIEW_CHARS = 1000
+
+
+def _json_dumps() -> Callable[[Any], str]:
+    """``json.dumps(value, default=str, ensure_ascii=False)`` without its per-call wrappers (it
+    builds an encoder per call): json's own C encoder with the same settings, built once. No
+    circular-reference check: previews are made of JSON-compatible values."""
+    try:
+        from _json import make_encoder
+    except ImportError:  # no C accelerator
+        return lambda value: json.dumps(value, default=str, ensure_ascii=False)
+    encode = make_encoder(None, str, json.encoder.encode_basestring, None, ": ", ", ", False, False, True)
+    return lambda value: "".join(encode(value, 0))
+
+
+_dumps = _json_dumps()
 SPAN_COST_KEY = "genver.span.cost"
 CHAT_USAGE_KEY = "mlflow.chat.tokenUsage"  # MLflow's per-span usage: input/output/total_tokens
 
@@ -212,6 +228,11 @@ def summarize(spans: Iterable[Span]) -> tuple[TokenUsage | None, float | None]:
     As in MLflow, a span whose ancestor already counts tokens (or cost) is not counted again: a
     LangChain chat model's span and the OpenAI call nested in it describe the same tokens."""
     spans = list(spans)
+    if len(spans) == 1:  # the common case (an autolog call): no ancestors to count first
+        attrs = spans[0].attributes
+        one, cost = span_usage(attrs), stored_cost(attrs)
+        usage = None if one is None else TokenUsage(one[0], one[1], one[0] + one[1])
+        return usage, None if cost is None else 0.0 + cost
     ids = {s.span_id for s in spans}
     children: dict[str | None, list[Span]] = {}
     for span in spans:
@@ -252,7 +273,12 @@ def usage_metadata(usage: TokenUsage | None, cost: float | None) -> dict[str, st
     ``genver.trace.cost``)."""
     out: dict[str, str] = {}
     if usage is not None and (usage.input_tokens or usage.output_tokens):
-        out[TOKEN_USAGE_KEY] = json.dumps(usage.to_dict())
+        i, o, t = usage.input_tokens, usage.output_tokens, usage.total_tokens
+        out[TOKEN_USAGE_KEY] = (
+            f'{{"input_tokens": {i}, "output_tokens": {o}, "total_tokens": {t}}}'
+            if type(i) is int and type(o) is int and type(t) is int
+            else json.dumps(usage.to_dict())
+        )
     if cost is not None:
         out[COST_KEY] = f"{cost:.8f}"
     return out
@@ -263,5 +289,5 @@ def preview(value: Any) -> str | None:
     ``PREVIEW_CHARS``."""
     if value is None:
         return None
-    text = value if isinstance(value, str) else json.dumps(value, default=str, ensure_ascii=False)
+    text = value if isinstance(value, str) else _dumps(value)
     return text if len(text) <= PREVIEW_CHARS else text[: PREVIEW_CHARS - 3] + "..."

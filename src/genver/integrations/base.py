@@ -337,7 +337,7 @@ def request_attributes(provider: str, inputs: Any, attrs: dict[str, Any]) -> dic
         attrs["gen_ai.request.model"] = model
     for key, name in REQUEST_PARAMS.items():
         value = inputs.get(key)
-        if _attribute_value(value):
+        if value is not None and _attribute_value(value):
             attrs[name] = value
     tools = inputs.get("tools")
     if isinstance(tools, list) and tools:

@@ -21,6 +21,7 @@ from genver.entities import (
 from genver.trace_summary import preview  # the previews are shared with the server
 
 _MAX_DEPTH = 30
+_LEAVES = frozenset({str, int, bool, type(None)})  # returned as they are
 
 
 def to_jsonable(value: Any, _depth: int = 0) -> Any:
@@ -32,6 +33,18 @@ def to_jsonable(value: Any, _depth: int = 0) -> Any:
         return value if math.isfinite(value) else str(value)
     if _depth > _MAX_DEPTH:
         return "<max depth>"
+    cls = type(value)
+    if cls is dict or cls is list:  # the usual containers: no ABC checks, no call per plain leaf
+        depth = _depth + 1
+        try:
+            if cls is dict:
+                return {
+                    (k if type(k) is str else str(k)): (v if type(v) in _LEAVES else to_jsonable(v, depth))
+                    for k, v in value.items()
+                }
+            return [v if type(v) in _LEAVES else to_jsonable(v, depth) for v in value]
+        except Exception as exc:
+            return f"<unserializable {cls.__name__}: {exc}>"
     try:
         if isinstance(value, Mapping):
             return {str(k): to_jsonable(v, _depth + 1) for k, v in value.items()}
