@@ -230,9 +230,9 @@ def summarize(spans: Iterable[Span]) -> tuple[TokenUsage | None, float | None]:
     spans = list(spans)
     if len(spans) == 1:  # the common case (an autolog call): no ancestors to count first
         attrs = spans[0].attributes
-        one, cost = span_usage(attrs), stored_cost(attrs)
-        usage = None if one is None else TokenUsage(one[0], one[1], one[0] + one[1])
-        return usage, None if cost is None else 0.0 + cost
+        one, one_cost = span_usage(attrs), stored_cost(attrs)
+        total = None if one is None else TokenUsage(one[0], one[1], one[0] + one[1])
+        return total, None if one_cost is None else 0.0 + one_cost
     ids = {s.span_id for s in spans}
     children: dict[str | None, list[Span]] = {}
     for span in spans:
