@@ -86,6 +86,12 @@ set_logged_model_alias = _default.set_logged_model_alias
 delete_logged_model_alias = _default.delete_logged_model_alias
 get_logged_model_by_alias = _default.get_logged_model_by_alias
 get_logged_model_history = _default.get_logged_model_history
+# prompts (MLflow 3 keeps these five at top level too, as aliases of the mlflow.genai ones)
+register_prompt = _default.register_prompt
+load_prompt = _default.load_prompt
+search_prompts = _default.search_prompts
+set_prompt_alias = _default.set_prompt_alias
+delete_prompt_alias = _default.delete_prompt_alias
 # tracing
 trace = _default.trace
 start_span = _default.start_span
@@ -143,6 +149,7 @@ __all__ = [
     "delete_logged_model",
     "delete_logged_model_alias",
     "delete_logged_model_tag",
+    "delete_prompt_alias",
     "delete_trace_tag",
     "delete_traces",
     "end_run",
@@ -169,6 +176,7 @@ __all__ = [
     "is_tracking_uri_set",
     "last_active_run_id",
     "last_logged_model",
+    "load_prompt",
     "log_assessment",
     "log_expectation",
     "log_feedback",
@@ -179,8 +187,10 @@ __all__ = [
     "log_param",
     "log_params",
     "override_feedback",
+    "register_prompt",
     "search_experiments",
     "search_logged_models",
+    "search_prompts",
     "search_runs",
     "search_traces",
     "set_active_model",
@@ -188,6 +198,7 @@ __all__ = [
     "set_logged_model_alias",
     "set_logged_model_tags",
     "set_model_prices",
+    "set_prompt_alias",
     "set_tag",
     "set_tags",
     "set_trace_tag",

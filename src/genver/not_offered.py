@@ -23,9 +23,9 @@ _MODELS = (
     "genver.set_active_model(name=...) to version the app, and genver.genai.evaluate(data, "
     "predict_fn=your_function) to evaluate the function itself"
 )
-_PROMPTS = (
-    "the prompt registry is not in genver yet: record the prompt template as a version param "
-    "(create_external_model(params={'prompt': ...})), so each prompt is its own version"
+_PROMPT_CONFIG = (
+    "prompt versions are immutable in genver: register a new version with the new model_config "
+    "(genver.genai.register_prompt(name, template, model_config=...))"
 )
 _LABELING = (
     "labeling sessions and the review app are Databricks features genver does not offer: log "
@@ -65,9 +65,6 @@ TOP_LEVEL: Mapping[str, str] = {
         "MLflow deployments and the AI gateway are not offered: call your model provider directly "
         "(LLM judges take any OpenAI-compatible endpoint through GENVER_JUDGE_BASE_URL)"
     ),
-    "register_prompt": _PROMPTS,
-    "load_prompt": _PROMPTS,
-    "search_prompts": _PROMPTS,
     "log_issue": (
         "issues are not offered: record the problem as feedback on the trace, "
         "genver.log_feedback(trace_id=..., name='issue', value=..., rationale=...)"
@@ -84,9 +81,8 @@ GENAI: Mapping[str, str] = {
     "get_review_app": _LABELING,
     "label_schemas": _LABELING,
     "create_label_schema": _LABELING,
-    "register_prompt": _PROMPTS,
-    "load_prompt": _PROMPTS,
-    "search_prompts": _PROMPTS,
+    "set_prompt_model_config": _PROMPT_CONFIG,
+    "delete_prompt_model_config": _PROMPT_CONFIG,
     "optimize_prompts": "prompt optimization is not offered: compare prompt versions with genver.genai.compare_models",
     "to_predict_fn": (
         "Databricks serving endpoints are not offered: pass any Python function as predict_fn "

@@ -318,6 +318,14 @@ TABLE: list[tuple[str, Call, object, type[GenverError]]] = [
     ("get_logged_model_by_alias", lambda m: genver.get_logged_model_by_alias(""), "", InvalidArgumentError),
     ("get_logged_model_by_alias", lambda m: genver.get_logged_model_by_alias("nope"), "@nope", NotFoundError),
     ("get_logged_model_history", lambda m: genver.get_logged_model_history(M), M, NotFoundError),
+    ("register_prompt", lambda m: genver.register_prompt("a b", "x"), "a b", InvalidArgumentError),
+    ("register_prompt", lambda m: genver.register_prompt("qa", 7), 7, InvalidArgumentError),  # type: ignore[arg-type]
+    ("load_prompt", lambda m: genver.load_prompt("prompts:/qa"), "prompts:/qa", InvalidArgumentError),
+    ("load_prompt", lambda m: genver.load_prompt("nope", version=1), "nope", NotFoundError),
+    ("search_prompts", lambda m: genver.search_prompts("nme = 'x'"), "nme", InvalidArgumentError),
+    ("set_prompt_alias", lambda m: genver.set_prompt_alias("nope", "prod", 1), "nope", NotFoundError),
+    ("set_prompt_alias", lambda m: genver.set_prompt_alias("qa", "a b", 1), "a b", InvalidArgumentError),
+    ("delete_prompt_alias", lambda m: genver.delete_prompt_alias("nope", "prod"), "nope", NotFoundError),
 ]
 
 #: Public functions with no argument that can be bad.

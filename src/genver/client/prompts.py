@@ -194,7 +194,17 @@ class PromptsClient(ClientBase):
     ) -> None:
         """Link several prompt versions at once: ``PromptVersion``s, or URIs (an alias is
         resolved to the version it points to now)."""
-        self._store.link_prompts_to_model(model_id, [self._linked(p) for p in prompts])
+        self._store.link_prompts_to_model(model_id, self.resolve_prompt_links(prompts))
+
+    def resolve_prompt_links(
+        self, prompts: Sequence[PromptVersion | LinkedPrompt | str]
+    ) -> list[LinkedPrompt]:
+        """The prompt versions ``prompts`` name, each checked to exist (an alias or a name alone is
+        resolved to the version it points to now)."""
+        links = [self._linked(p) for p in prompts]
+        for link in links:
+            self._store.get_prompt_version(link.name, link.version)
+        return links
 
     def get_linked_prompts(self, model_id: str) -> list[LinkedPrompt]:
         """The prompt versions app version ``model_id`` used, in the order they were linked."""

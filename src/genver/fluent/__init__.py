@@ -8,16 +8,17 @@ from __future__ import annotations
 
 from genver.fluent.assessments import AssessmentsAPI
 from genver.fluent.models import ModelsAPI
+from genver.fluent.prompts import PromptsAPI
 from genver.fluent.runs import ActiveRun, RunsAPI
 from genver.fluent.tracing import TracingAPI
 
 
-class Genver(TracingAPI, ModelsAPI, RunsAPI, AssessmentsAPI):
+class Genver(TracingAPI, ModelsAPI, RunsAPI, AssessmentsAPI, PromptsAPI):
     """One genver instance: a client (opened lazily from the tracking URI) and its context.
 
     Each topic sits directly on ``FluentBase`` in its own file: experiments and the tracking URI
     in ``base.py``, runs in ``runs.py``, versions in ``models.py``, tracing in ``tracing.py``,
-    feedback and expectations on traces in ``assessments.py``.
+    feedback and expectations on traces in ``assessments.py``, prompts in ``prompts.py``.
     """
 
 

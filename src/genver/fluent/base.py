@@ -57,6 +57,7 @@ class FluentBase:
         # (tracking URI, run id) -> the run's experiment id, which never changes: asking the
         # store for the whole run (five statements) just for it made every call in a run slow.
         self._run_experiments: dict[tuple[str, str], str] = {}
+        self._prompt_links: Any = None  # fluent/prompts.py: what this instance linked (made on first use)
 
     # -- store / tracking URI -------------------------------------------------------------------
     @property
@@ -206,9 +207,17 @@ class FluentBase:
         """Wait until every trace this instance finished is exported."""
         raise NotImplementedError
 
+    def set_trace_tag(self, trace_id: str, key: str, value: Any) -> None:
+        """Tag the trace in progress (or a stored one)."""
+        raise NotImplementedError
+
     # -- declared for the other topics; implemented in fluent/models.py ---------------------------
     def get_active_model_id(self) -> str | None:
         """The id of the active version in this context, or None."""
+        raise NotImplementedError
+
+    def active_model_id_for_tracing(self) -> str | None:
+        """The version a trace starting now links to (with the worker-thread fallback)."""
         raise NotImplementedError
 
     def _env_model_id(self, *, strict: bool = False) -> str | None:

@@ -13,6 +13,7 @@ from genver.config import ACTIVE_MODEL_ENV_VARS, ACTIVE_MODEL_ID
 from genver.context import ActiveModel, ModelFrame
 from genver.entities import HistoryEntry, LoggedModel, LoggedModelStatus
 from genver.entities.paged_list import collect_pages
+from genver.entities.prompt import LINKED_PROMPTS_KEY, linked_prompts_value
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
 from genver.fluent.base import FluentBase, check_output_format
 from genver.validation import check_model_name, check_params, check_tags
@@ -167,15 +168,20 @@ class ModelsAPI(FluentBase):
         params: Mapping[str, str] | None = None,
         model_type: str | None = None,
         experiment_id: str | None = None,
+        prompts: Sequence[Any] | None = None,
         *,
         _reuse_latest: bool = False,
     ) -> LoggedModel:
-        """Create a ``READY`` version for an app whose code lives outside genver.
+        """Create a ``READY`` version for an app whose code lives outside genver; ``prompts``
+        (``PromptVersion``s or URIs such as ``"prompts:/qa/3"``) are the prompt versions it uses.
 
         >>> genver.create_external_model(name="agent-v1.0", params={"temperature": "0.7"})  # doctest: +SKIP
         """
         all_tags = dict(check_tags(tags))
         all_tags[EXTERNAL_TAG] = "true"
+        if prompts:
+            links = self.client.resolve_prompt_links(prompts)
+            all_tags[LINKED_PROMPTS_KEY] = linked_prompts_value(all_tags.get(LINKED_PROMPTS_KEY), links)
         model = self._create(
             name,
             source_run_id,

@@ -29,10 +29,22 @@ _EXPORTS = {
     "dataset_from_traces": "genver.genai.datasets",
     "compare_models": "genver.genai.compare",
     "gate": "genver.genai.compare",
+    "prompts": "genver.genai.prompts",
+    "register_prompt": "genver.genai.prompts",
+    "load_prompt": "genver.genai.prompts",
+    "search_prompts": "genver.genai.prompts",
+    "set_prompt_alias": "genver.genai.prompts",
+    "delete_prompt_alias": "genver.genai.prompts",
+    "get_prompt_tags": "genver.genai.prompts",
+    "set_prompt_tag": "genver.genai.prompts",
+    "delete_prompt_tag": "genver.genai.prompts",
+    "set_prompt_version_tag": "genver.genai.prompts",
+    "delete_prompt_version_tag": "genver.genai.prompts",
+    "delete_prompt_version": "genver.genai.prompts",
 }
 
 #: Exports that are modules themselves (``genai.scorers``, ``genai.judges``...), not names inside one.
-_MODULES = frozenset({"scorers", "datasets", "judges"})
+_MODULES = frozenset({"scorers", "datasets", "judges", "prompts"})
 
 __all__ = sorted(_EXPORTS)
 
@@ -44,4 +56,7 @@ def __getattr__(name: str) -> Any:
 
         raise not_offered("genver.genai", name, GENAI)
     mod = importlib.import_module(module)
-    return mod if name in _MODULES else getattr(mod, name)
+    value = mod if name in _MODULES else getattr(mod, name)
+    if module == "genver.genai.prompts":
+        globals()[name] = value  # load_prompt is a hot path: later lookups skip this function
+    return value
