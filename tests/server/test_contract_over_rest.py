@@ -40,6 +40,7 @@ MODULES = [
     "tests.store.test_aliases",
     "tests.store.test_history",
     "tests.store.test_eval_dataset_merge",
+    "tests.store.test_prompts",
 ]
 # Tests that open the SQL engine or build a SqlStore themselves.
 SQL_ONLY = (".engine", "SqlStore(")

@@ -170,6 +170,21 @@ def template_text(template: object) -> tuple[str, str]:
     )
 
 
+def json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any] | None:
+    """A model config or response format: None, or a dict that JSON can hold (a copy)."""
+    if value is None:
+        return None
+    if not isinstance(value, Mapping):
+        raise InvalidArgumentError(
+            f"Invalid {what} {value!r}: expected a dict such as {{'temperature': 0.2}}."
+        )
+    try:
+        out: dict[str, Any] = json.loads(json.dumps(dict(value), allow_nan=False))
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"Invalid {what} {value!r}: it must be JSON ({e}).") from None
+    return out
+
+
 def template_variables(text: str) -> frozenset[str]:
     return frozenset(VARIABLE.findall(text))
 

@@ -4,7 +4,7 @@ The same wire models as the server (``genver.wire``) go both ways, and error bod
 back to the exception classes the local store raises (``genver.wire.errors``), so code behaves
 the same on ``sqlite:///...`` and ``http://host:port``. Comparisons and gates are computed by
 the server (``served_comparison``, in ``rest_compare.py``; datasets are in ``rest_datasets.py``,
-aliases and history in ``rest_history.py``).
+aliases and history in ``rest_history.py``, prompts in ``rest_prompts.py``).
 
 Idempotent calls (reads, searches, and upserts such as ``log_traces`` or ``set_*_tags``) are
 retried with exponential backoff when the server cannot be reached or answers 502/503/504;
@@ -40,6 +40,7 @@ from genver.store.base import Store
 from genver.store.rest_compare import RestComparisons
 from genver.store.rest_datasets import RestEvalDatasets
 from genver.store.rest_history import RestHistory
+from genver.store.rest_prompts import RestPrompts
 from genver.store.rest_transport import (
     items_of,
     parse,
@@ -52,7 +53,7 @@ from genver.store.rest_transport import (
 from genver.validation import check_experiment_name, check_params, check_tags
 
 
-class RestStore(RestEvalDatasets, RestHistory, RestComparisons, Store):
+class RestStore(RestEvalDatasets, RestHistory, RestPrompts, RestComparisons, Store):
     """A store served by ``genver server`` at ``base_url`` (or through ``http_client``).
 
     >>> store = RestStore("http://127.0.0.1:5000")  # doctest: +SKIP

@@ -7,7 +7,7 @@ errors are in ``genver.wire.errors``.
 Floats may be ``NaN`` or infinite (metric values): bodies are JSON with the ``NaN``/``Infinity``
 constants Python's ``json`` reads and writes.
 
-The models are split by resource (``base``, ``tracking``, ``traces``, ``datasets``, ``history``), all re-exported:
+The models are split by resource (``base``, ``tracking``, ``traces``, ``datasets``, ``history``, ``prompts``), all re-exported:
 import them from ``genver.wire``.
 """
 
@@ -16,5 +16,6 @@ from __future__ import annotations
 from genver.wire.base import *  # noqa: F403
 from genver.wire.datasets import *  # noqa: F403
 from genver.wire.history import *  # noqa: F403
+from genver.wire.prompts import *  # noqa: F403
 from genver.wire.traces import *  # noqa: F403
 from genver.wire.tracking import *  # noqa: F403

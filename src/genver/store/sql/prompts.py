@@ -29,6 +29,7 @@ from genver.entities.prompt import (
     PromptVersion,
     check_prompt_name,
     check_prompt_version,
+    json_object,
     linked_prompts_value,
     template_text,
 )
@@ -84,8 +85,8 @@ class PromptsMixin(SqlBase):
         kind, text = template_text(template)
         message = check_text(commit_message, "commit_message")
         clean_tags = check_tags(tags)
-        config = _json_object(model_config, "model_config")
-        fmt = _json_object(response_format, "response_format")
+        config = json_object(model_config, "model_config")
+        fmt = json_object(response_format, "response_format")
 
         def register(conn: Connection) -> PromptVersion:
             with self._lock(conn, f"prompt:{name}"):
@@ -413,17 +414,3 @@ def _live_version(conn: Connection, name: str, version: int) -> str:
     if conn.execute(_LIVE_VERSION, {"prompt_id": prompt_id, "version": version}).first() is None:
         raise NotFoundError(f"Prompt {name!r} has no version {version} (prompts:/{name}/{version}).")
     return prompt_id
-
-
-def _json_object(value: Mapping[str, Any] | None, what: str) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    if not isinstance(value, Mapping):
-        raise InvalidArgumentError(
-            f"Invalid {what} {value!r}: expected a dict such as {{'temperature': 0.2}}."
-        )
-    try:
-        out: dict[str, Any] = json.loads(json.dumps(dict(value), allow_nan=False))
-    except (TypeError, ValueError) as e:
-        raise InvalidArgumentError(f"Invalid {what} {value!r}: it must be JSON ({e}).") from None
-    return out
