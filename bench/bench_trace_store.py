@@ -51,11 +51,15 @@ TYPES = ["CHAIN", "RETRIEVER", "LLM", "TOOL", "LLM", "PARSER"]
 T0 = 1_700_000_000_000
 
 
-def make_trace(i: int, rnd: random.Random) -> Trace:
-    """The ``i``-th trace: version ``i % 10``, request time ``T0 + i``, a random duration."""
+def make_trace(
+    i: int, rnd: random.Random, *, request_time: int | None = None, model_id: str | None = None
+) -> Trace:
+    """The ``i``-th trace: version ``i % 10`` (or ``model_id``), request time ``T0 + i`` (or
+    ``request_time``, in ms), a random duration."""
     tid = "tr-" + uuid.uuid4().hex
     duration = rnd.randint(50, 5000)
-    start = (T0 + i) * 1_000_000
+    when = T0 + i if request_time is None else request_time
+    start = when * 1_000_000
     spans: list[Span] = []
     for j, span_type in enumerate(TYPES):
         attributes: dict[str, Any] = {"mlflow.spanType": span_type, "mlflow.spanFunctionName": f"fn_{j}"}
@@ -80,13 +84,13 @@ def make_trace(i: int, rnd: random.Random) -> Trace:
     info = TraceInfo(
         trace_id=tid,
         experiment_id="0",
-        request_time=T0 + i,
+        request_time=when,
         execution_duration=duration,
         state=TraceState.ERROR if rnd.random() < 0.05 else TraceState.OK,
         request_preview='{"question": "What is item ..."}',
         response_preview='{"answer": "yyyy..."}',
         trace_metadata={
-            MODEL_ID_KEY: MODELS[i % len(MODELS)],
+            MODEL_ID_KEY: MODELS[i % len(MODELS)] if model_id is None else model_id,
             SOURCE_RUN_KEY: RUN,
             "mlflow.trace_schema.version": "3",
             "mlflow.user": "bench",

@@ -26,6 +26,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.exc import IntegrityError
 
 from genver.entities import PagedList, Span, SpanOutline, Trace, TraceOutline, TraceStats
+from genver.entities.trace import MODEL_ID_KEY, SOURCE_RUN_KEY
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.search import ast
 from genver.search.parser import parse_filter, parse_order_by
@@ -291,8 +292,16 @@ class TracesMixin(SqlBase):
             raise InvalidArgumentError(
                 f"Invalid order_by {order_by!r}: expected a list such as [{order_by!r}]."
             )
-        where = compile_filter(parse_filter(filter_string, ast.TRACES), TARGET)
-        query = sa.select(*INFO_COLUMNS).where(_T.c.experiment_id.in_(exp_ints))
+        node = parse_filter(filter_string, ast.TRACES)
+        where = compile_filter(node, TARGET)
+        experiment: sa.ColumnElement[Any] = _T.c.experiment_id
+        if self.dialect == "sqlite" and _pins_version_or_run(node):
+            # SQLite has no statistics: it would walk the experiments' traces by time and check
+            # each for the version, reading every trace of the experiment when the version has
+            # fewer than a page. ``+ 0`` keeps it off the experiment index, so it reads the
+            # version's (or run's) own index newest first and stops after a page.
+            experiment = experiment + 0
+        query = sa.select(*INFO_COLUMNS).where(experiment.in_(exp_ints))
         if where is not None:
             query = query.where(where)
         ordering: list[Any] = []
@@ -368,6 +377,22 @@ def _batch(traces: Sequence[Trace], *, merge: bool) -> dict[str, Trace]:
         earlier = batch.get(trace_id) if merge else None
         batch[trace_id] = trace if earlier is None else merge_trace(earlier, trace)
     return batch
+
+
+#: Trace columns with an index of their own (``ix_traces_model_time``, ``ix_traces_run``), as a
+#: filter names them: an attribute, or the metadata key copied into the column.
+_PINNING = {
+    ("attribute", "model_id"),
+    ("metadata", MODEL_ID_KEY),
+    ("attribute", "run_id"),
+    ("metadata", SOURCE_RUN_KEY),
+}
+
+
+def _pins_version_or_run(node: ast.Node | None) -> bool:
+    """Whether the filter's top-level ``AND`` has ``model_id = '...'`` or ``run_id = '...'``."""
+    items = node.items if isinstance(node, ast.And) else (node,)
+    return any(isinstance(c, ast.Comparison) and c.op == "=" and (c.kind, c.key) in _PINNING for c in items)
 
 
 def _replace(conn: Connection, insert: Mapping[str, str], existing: Sequence[str], rows: TraceRows) -> None:
