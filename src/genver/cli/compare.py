@@ -206,6 +206,13 @@ def comparison_renderable(c: Any) -> RenderableType:
             for d in diffs:
                 table.add_row(d.key, *(Text("—", style="dim") if v is None else Text(v) for v in d.values))
             parts.append(table)
+    for pd in c.prompt_diffs:
+        shown = Text()
+        for line in pd.diff:
+            style = "green" if line.startswith("+") else "red" if line.startswith("-") else None
+            shown.append(line + "\n", style=style)
+        moved = f"{pd.base_version or '—'} → {pd.version or '—'}"
+        parts.append(Panel(shown, title=f"prompt {pd.name} {moved} ({pd.model_id})", expand=False))
     for d in c.code_diffs:
         body = (
             Text(d.stat.rstrip()) if d.stat is not None else Text(f"not available: {d.error}", style="yellow")

@@ -115,8 +115,13 @@ class PromptsClient(ClientBase):
         """The prompt (tags, latest version, aliases), or None if there is none of that name."""
         return self._store.get_prompt(name)
 
-    def get_prompt_version(self, name: str, version: str | int) -> PromptVersion:
-        return self._store.get_prompt_version(name, check_prompt_version(version))
+    def get_prompt_version(
+        self, name: str, version: str | int, *, include_deleted: bool = False
+    ) -> PromptVersion:
+        """One version (``include_deleted``: also a deleted one, as comparisons show it)."""
+        return self._store.get_prompt_version(
+            name, check_prompt_version(version), include_deleted=include_deleted
+        )
 
     def get_prompt_version_by_alias(self, name: str, alias: str) -> PromptVersion:
         return self._store.get_prompt_version_by_alias(name, alias)

@@ -39,6 +39,7 @@ from genver.compare.gating import (
     run_checks,
 )
 from genver.compare.metric_rows import Choice, choose_datasets, delta, latest_metrics, metric_rows
+from genver.compare.prompt_diffs import prompt_diffs
 from genver.compare.result import CodeDiff, Comparison, GitState, MetricRow, ValueDiff, VersionInfo
 from genver.compare.stats import check_confidence, check_resamples
 from genver.entities import LoggedModel, TraceStats
@@ -114,6 +115,7 @@ def compare_models(
     metrics = metric_rows(
         client, found, chosen, latest, confidence=confidence, n_resamples=n_resamples, seed=seed, notes=notes
     )
+    changed_prompts = prompt_diffs(client, found, notes)
     return Comparison(
         versions=versions,
         params=_value_diffs([m.params for m in found]),
@@ -124,6 +126,7 @@ def compare_models(
         confidence=confidence,
         n_resamples=n_resamples,
         notes=tuple(notes),
+        prompt_diffs=changed_prompts,
     )
 
 

@@ -274,6 +274,38 @@ class CodeDiff:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class PromptDiff:
+    """A prompt whose version differs between the baseline and a candidate (``model_id``): the
+    two versions (None: that side did not use the prompt) and a unified diff of their text
+    (a chat's messages as ``role: content`` lines)."""
+
+    name: str
+    model_id: str
+    base_version: int | None
+    version: int | None
+    diff: tuple[str, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "model_id": self.model_id,
+            "base_version": self.base_version,
+            "version": self.version,
+            "diff": list(self.diff),
+        }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> PromptDiff:
+        return cls(
+            name=d["name"],
+            model_id=d["model_id"],
+            base_version=d.get("base_version"),
+            version=d.get("version"),
+            diff=tuple(d.get("diff") or ()),
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Comparison:
     """Versions side by side; ``versions[0]`` is the baseline."""
 
@@ -286,6 +318,7 @@ class Comparison:
     confidence: float
     n_resamples: int
     notes: tuple[str, ...] = ()
+    prompt_diffs: tuple[PromptDiff, ...] = ()
 
     @property
     def baseline(self) -> VersionInfo:
@@ -311,6 +344,7 @@ class Comparison:
             "confidence": self.confidence,
             "n_resamples": self.n_resamples,
             "notes": list(self.notes),
+            "prompt_diffs": [p.to_dict() for p in self.prompt_diffs],
         }
 
     @classmethod
@@ -326,6 +360,7 @@ class Comparison:
             confidence=d["confidence"],
             n_resamples=d["n_resamples"],
             notes=tuple(d["notes"]),
+            prompt_diffs=tuple(PromptDiff.from_dict(p) for p in d.get("prompt_diffs") or ()),
         )
 
     def to_markdown(self) -> str:
