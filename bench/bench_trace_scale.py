@@ -40,6 +40,8 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import sqlalchemy as sa
+
 import bench_trace_store as ts
 from _harness import fmt, print_table
 from genver.store.sql.store import SqlStore
@@ -76,10 +78,13 @@ def sizes(store: SqlStore, path: str | None) -> dict[str, float]:
     if path is not None:
         return {"file_bytes": float(os.path.getsize(path))}
     with store.engine.connect() as conn:
-        row = conn.exec_driver_sql(
-            "SELECT pg_total_relation_size('spans'), pg_relation_size('spans'), "
-            "pg_indexes_size('spans'), pg_total_relation_size('traces'), "
-            "(SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c WHERE c.relname LIKE 'trace_%')"
+        row = conn.execute(
+            sa.text(
+                "SELECT pg_total_relation_size('spans'), pg_relation_size('spans'), "
+                "pg_indexes_size('spans'), pg_total_relation_size('traces'), "
+                "(SELECT sum(pg_total_relation_size(c.oid)) FROM pg_class c "
+                "WHERE c.relname IN ('trace_metadata', 'trace_tags'))"
+            )
         ).one()
     keys = ("spans_total", "spans_heap", "spans_indexes", "traces_total", "trace_side_tables")
     return {k: float(v or 0) for k, v in zip(keys, row, strict=True)}
