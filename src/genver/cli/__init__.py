@@ -9,7 +9,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from genver.cli import compare, db, history, runs, server, traces
+from genver.cli import compare, db, history, prompts, runs, server, traces
 from genver.cli.common import FormatOption, UriOption, console, experiment_id, find_model, genver_for, when
 from genver.cli.tables import Col, print_list
 
@@ -25,6 +25,7 @@ app.add_typer(experiments_app, name="experiments")
 app.add_typer(db_app, name="db")
 app.add_typer(traces.app, name="traces")
 app.add_typer(runs.app, name="runs")
+app.add_typer(prompts.app, name="prompts")
 models_app.command("compare")(compare.models_compare)
 models_app.command("history")(history.models_history)
 models_app.add_typer(history.alias_app, name="alias")
