@@ -246,7 +246,12 @@ class TraceExporter:
             self._taken += len(items)
             budget -= len(items)
             try:
-                traces = [t for t in (self._safe_convert(i) for i in items) if t is not None]
+                traces = []
+                for n in range(len(items)):
+                    trace = self._safe_convert(items[n])
+                    items[n] = None  # freed once converted (its call's response with it)
+                    if trace is not None:
+                        traces.append(trace)
                 if not traces:
                     continue
                 if time.monotonic() < self._store_down_until:  # the store is down: to the spool

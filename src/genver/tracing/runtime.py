@@ -279,6 +279,11 @@ class Tracing:
             token_usage=total,
             cost=cost,
         )
+        # The trace and its spans point at each other (root, finished <-> _pending): unlink them,
+        # so the trace, its call's arguments and response are freed as soon as the exporter lets
+        # go of it, by reference counting, instead of waiting in the heap for a full collection.
+        pending.root = None
+        pending.finished = []
         return Trace(info=info, data=TraceData(spans=spans))
 
     def _span(self, live: LiveSpan, trace_id: str) -> Span:
