@@ -52,13 +52,22 @@ SPAN_DAYS = 30
 BATCH = 1000
 
 
-def batch(start: int, n: int, total: int) -> list[Any]:
-    """Traces ``start``..``start + n`` of ``total``, request times spread over ``SPAN_DAYS``."""
+def time_ordered_id(when_ms: int, rnd: random.Random) -> str:
+    """A trace id whose first 48 bits are its start time in ms and the other 80 random (as AWS
+    X-Ray's and UUIDv7's are): ids made in time order sort in time order."""
+    return f"tr-{(when_ms << 80) | rnd.getrandbits(80):032x}"
+
+
+def batch(start: int, n: int, total: int, ids: str = "random") -> list[Any]:
+    """Traces ``start``..``start + n`` of ``total``, request times spread over ``SPAN_DAYS``;
+    ``ids`` is ``random`` (OpenTelemetry's default) or ``time`` (time-ordered)."""
     step = SPAN_DAYS * DAY_MS // max(total, 1)
     rnd = random.Random(start)
     out = []
     for i in range(start, start + n):
-        trace = ts.make_trace(i, rnd, request_time=ts.T0 + i * step, model_id=VERSIONS[i % len(VERSIONS)])
+        when = ts.T0 + i * step
+        tid = time_ordered_id(when, rnd) if ids == "time" else None
+        trace = ts.make_trace(i, rnd, request_time=when, model_id=VERSIONS[i % len(VERSIONS)], trace_id=tid)
         out.append(trace)
     return out
 
@@ -142,6 +151,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--traces", type=int, default=300_000, help="traces to load (default 300,000)")
     p.add_argument("--every", type=int, default=50_000, help="traces between checkpoints")
     p.add_argument("--quick", action="store_true", help="20,000 traces, checkpoints every 5,000")
+    p.add_argument(
+        "--trace-ids",
+        choices=["random", "time"],
+        default="random",
+        help="random ids (OpenTelemetry's default) or time-ordered ones (48-bit ms prefix)",
+    )
     p.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     p.add_argument("--json", metavar="PATH", help="write the checkpoints as JSON")
     args = p.parse_args(argv)
@@ -157,7 +172,7 @@ def main(argv: list[str] | None = None) -> None:
         loaded, segment_s, segment_n = 0, 0.0, 0
         while loaded < total:
             n = min(BATCH, total - loaded)
-            traces = batch(loaded, n, total)
+            traces = batch(loaded, n, total, args.trace_ids)
             start = time.perf_counter()
             store.log_traces(traces)
             segment_s += time.perf_counter() - start

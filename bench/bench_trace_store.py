@@ -52,11 +52,16 @@ T0 = 1_700_000_000_000
 
 
 def make_trace(
-    i: int, rnd: random.Random, *, request_time: int | None = None, model_id: str | None = None
+    i: int,
+    rnd: random.Random,
+    *,
+    request_time: int | None = None,
+    model_id: str | None = None,
+    trace_id: str | None = None,
 ) -> Trace:
     """The ``i``-th trace: version ``i % 10`` (or ``model_id``), request time ``T0 + i`` (or
     ``request_time``, in ms), a random duration."""
-    tid = "tr-" + uuid.uuid4().hex
+    tid = "tr-" + uuid.uuid4().hex if trace_id is None else trace_id
     duration = rnd.randint(50, 5000)
     when = T0 + i if request_time is None else request_time
     start = when * 1_000_000
