@@ -15,6 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from genver.exceptions import InvalidFilterError
 from genver.search.ast import And, Comparison, Node, Or
+from genver.store.sql.functions import unindexed
 
 Expr = ColumnElement[bool]
 
@@ -104,13 +105,17 @@ def compare(column: sa.ColumnElement[object], op: str, value: object) -> Expr:
 def kv_exists(
     table: sa.Table, owner: sa.ColumnElement[object], owner_col: str, *, value_col: str = "value"
 ) -> Callable[[Comparison], Expr]:
-    """EXISTS (a row of ``table`` for this owner with this key whose value matches)."""
+    """EXISTS (a row of ``table`` for this owner with this key whose value matches).
+
+    The value is kept off the indexes (``unindexed``): the probe is one owner's key, so SQLite
+    must seek (owner, key); given a (key, value, ...) index and a range on the value it would
+    scan every owner's values in that range on each probe."""
 
     def build(c: Comparison) -> Expr:
         return sa.exists().where(
             table.c[owner_col] == owner,
             table.c.key == c.key,
-            compare(table.c[value_col], c.op, c.value),
+            compare(unindexed(table.c[value_col]), c.op, c.value),
         )
 
     return build

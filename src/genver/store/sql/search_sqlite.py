@@ -101,8 +101,12 @@ class KvPlanner:
     def _build(self, mask: int) -> tuple[sa.Select[Any] | None, sa.Select[Any], sa.Select[Any] | None]:
         owner_col = self.owner.name
         selective = [(t, c) for i, (t, c) in enumerate(self.terms) if mask >> i & 1]
+        # A broad term is probed per row (EXISTS) so that a walk stopping after one page reads no
+        # id list; a window past SELECTIVE rows (a late page) walks that far anyway, and then
+        # the term's id list, read once, is cheaper than a probe per row.
+        probe = kv_in if self.window > SELECTIVE else kv_exists
         broad = [
-            kv_exists(t, self.owner, owner_col)(c) for i, (t, c) in enumerate(self.terms) if not mask >> i & 1
+            probe(t, self.owner, owner_col)(c) for i, (t, c) in enumerate(self.terms) if not mask >> i & 1
         ]
         walk = self.query(*self.scope, *(kv_in(t, self.owner, owner_col)(c) for t, c in selective), *broad)
         if not selective:

@@ -191,6 +191,14 @@ sa.Index(
 sa.Index("ix_run_params_key_value", run_params.c.key, run_params.c.value, run_params.c.run_id)
 sa.Index("ix_run_tags_key_value", run_tags.c.key, run_tags.c.value, run_tags.c.run_id)
 sa.Index("ix_latest_metrics_key_value", latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.run_id)
+# Revision 0009: a filter on a version's metric is ``model_id IN (SELECT model_id FROM
+# logged_model_metrics WHERE key = ? AND value <op> ?)``, answered from this index alone.
+sa.Index(
+    "ix_logged_model_metrics_key_value",
+    logged_model_metrics.c.key,
+    logged_model_metrics.c.value,
+    logged_model_metrics.c.model_id,
+)
 
 # Revision 0002: datasets and run inputs.
 datasets = sa.Table(

@@ -1,0 +1,184 @@
+"""Search shapes that bench/bench_search.py measures (issue 15 item 1), pinned on SQLite's query
+plan: each regression here costs milliseconds to tens of milliseconds per search at 10,000
+versions without changing any result. And the rows of those shapes, on every backend and with
+every plan SQLite may choose, against a plain evaluation in Python."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from genver.entities import Metric
+from genver.store.sql import model_search, search_sqlite
+from genver.store.sql.store import SqlStore
+
+from ._helpers import T0, clocked
+
+CREATED_DESC = [{"field_name": "creation_timestamp", "ascending": False}]
+
+
+def _plan_details(store: SqlStore, exp: str, filter_string: str | None, **kw: Any) -> list[str]:
+    """SQLite's plan for the search's single statement (``scan``), one detail per line."""
+    plan = model_search._plan(
+        "sqlite",
+        [int(exp)],
+        filter_string,
+        None,
+        kw.get("max_results", 100),
+        kw.get("order_by"),
+        kw.get("offset", 0),
+    )
+    with store.engine.connect() as conn:
+        sql = str(plan.scan.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        return [str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()]
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: object) -> Iterator[tuple[SqlStore, str]]:
+    store = SqlStore(f"sqlite:///{tmp_path}/plans.db")
+    exp = store.create_experiment("shapes")
+    for i in range(20):
+        m = store.create_logged_model(
+            experiment_id=exp, name=f"v{i}", params={"llm": "x"}, tags={"env": "prod"}
+        )
+        store.log_batch(
+            store.create_run(experiment_id=exp).info.run_id,
+            metrics=[Metric("acc", i / 20, T0, 0, model_id=m.model_id)],
+        )
+    try:
+        yield store, exp
+    finally:
+        store.close()
+
+
+def test_ordering_by_creation_time_reads_the_experiment_index_in_order(
+    sqlite_store: tuple[SqlStore, str],
+) -> None:
+    """``creation_timestamp IS NULL`` (missing values last) on a NOT NULL column made SQLite sort
+    every version in scope, computing each one's columns, for one page (33 -> 1.9 ms)."""
+    store, exp = sqlite_store
+    for filter_string in (None, "tags.env = 'prod'"):
+        details = _plan_details(store, exp, filter_string, order_by=CREATED_DESC)
+        assert "USE TEMP B-TREE FOR ORDER BY" not in details, details
+        assert any("ix_logged_models_exp_active" in d for d in details), details
+    # A column a version may lack keeps its missing values last (and is sorted).
+    details = _plan_details(store, exp, None, order_by=[{"field_name": "model_type"}])
+    assert "USE TEMP B-TREE FOR ORDER BY" in details, details
+
+
+def test_a_name_is_found_from_the_name_index(sqlite_store: tuple[SqlStore, str]) -> None:
+    """Not by walking the experiment's versions in creation order checking each name (4 -> 0.3 ms
+    at 10,000 versions)."""
+    store, exp = sqlite_store
+    for filter_string in ("name = 'v3'", "name IN ('v3', 'v4') AND params.llm = 'x'"):
+        details = _plan_details(store, exp, filter_string)
+        assert any("ix_logged_models_exp_name (experiment_id=? AND name=?)" in d for d in details), details
+
+
+def test_a_metric_filter_reads_the_metric_index(sqlite_store: tuple[SqlStore, str]) -> None:
+    """``model_id IN`` the versions with a matching value, from revision 0009's index; was a
+    correlated EXISTS per version in scope (17 -> 2.2 ms at 1 % of 10,000)."""
+    store, exp = sqlite_store
+    details = _plan_details(store, exp, "metrics.acc > 0.9")
+    assert any("ix_logged_model_metrics_key_value (key=? AND value>?)" in d for d in details), details
+    assert not any(d.startswith("CORRELATED") for d in details if "has_metrics" in d), details
+
+
+def test_a_broad_term_is_probed_on_the_owner_and_key(sqlite_store: tuple[SqlStore, str]) -> None:
+    """The EXISTS of a broad term seeks (model_id, key): given a range on the value SQLite chose
+    the (key, value, ...) index and scanned every version's values on each probe (2 -> 370 ms)."""
+    store, exp = sqlite_store
+    planner = model_search._plan("sqlite", [int(exp)], "metrics.acc > 0.5", None, 100, None, 0).sqlite
+    assert planner is not None
+    _, walk, _ = planner._statements(0)  # no term selective: the walk probes each version
+    with store.engine.connect() as conn:
+        sql = str(walk.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+        details = [str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()]
+    assert any("ix_logged_model_metrics_model_key (model_id=? AND key=?)" in d for d in details), details
+    assert not any("ix_logged_model_metrics_key_value" in d for d in details), details
+
+
+def test_a_later_page_skips_on_the_index_alone(sqlite_store: tuple[SqlStore, str]) -> None:
+    """Skipping ``offset`` versions reads ids from the experiment index (covering), then the
+    page's rows: skipping whole rows read each skipped version from the table."""
+    store, exp = sqlite_store
+    details = _plan_details(store, exp, "params.llm = 'x'", order_by=CREATED_DESC, offset=200)
+    assert any("COVERING INDEX ix_logged_models_exp_active" in d for d in details), details
+
+
+# -- the rows ---------------------------------------------------------------------------------------------
+@pytest.fixture(params=["default", "walk-exists", "lists"])
+def plan_mode(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setattr(search_sqlite, "RECOUNT_SECONDS", 0.0)
+    if request.param == "walk-exists":
+        monkeypatch.setattr(search_sqlite, "SELECTIVE", -1)
+    elif request.param == "lists":
+        monkeypatch.setattr(search_sqlite, "SELECTIVE", 10**9)
+    return str(request.param)
+
+
+@pytest.mark.parametrize(
+    "filter_string",
+    [
+        "metrics.acc > 0.7",
+        "metrics.acc <= 0.2 AND params.llm = 'a'",
+        "metrics.acc != 0.5",
+        "metrics.acc > 0.3 OR tags.env = 'dev'",
+        "name = 'v7'",
+        "name IN ('v7', 'v9', 'nobody') AND metrics.acc >= 0",
+        None,
+    ],
+)
+@pytest.mark.parametrize("page", [100, 4])
+def test_shapes_return_the_filter_s_rows_in_order(
+    store: SqlStore, plan_mode: str, filter_string: str | None, page: int
+) -> None:
+    """Versions with a metric history (a filter matches any value of it, as before), some
+    without the metric, one deleted; every page in order."""
+    s = clocked(store)
+    exp = s.create_experiment("shape-rows")
+    rng = random.Random(5)
+    run_id = s.create_run(experiment_id=exp).info.run_id
+    made: list[tuple[str, dict[str, str], dict[str, str], list[float]]] = []
+    for i in range(30):
+        params, tags = {"llm": rng.choice("ab")}, {"env": rng.choice(("prod", "dev"))}
+        m = s.create_logged_model(experiment_id=exp, name=f"v{i}", params=params, tags=tags)
+        values = [] if i % 7 == 0 else [round(rng.random(), 2) for _ in range(1 + i % 3)]
+        s.log_batch(
+            run_id, metrics=[Metric("acc", v, T0 + k, k, model_id=m.model_id) for k, v in enumerate(values)]
+        )
+        made.append((f"v{i}", params, tags, values))
+    gone = s.create_logged_model(experiment_id=exp, name="v7", params={"llm": "a"})
+    s.log_batch(run_id, metrics=[Metric("acc", 0.9, T0, 0, model_id=gone.model_id)])
+    s.update_logged_model(gone.model_id, deleted=True)
+
+    def matches(name: str, p: dict[str, str], t: dict[str, str], acc: list[float]) -> bool:
+        return {
+            "metrics.acc > 0.7": any(v > 0.7 for v in acc),
+            "metrics.acc <= 0.2 AND params.llm = 'a'": any(v <= 0.2 for v in acc) and p["llm"] == "a",
+            "metrics.acc != 0.5": any(v != 0.5 for v in acc),
+            "metrics.acc > 0.3 OR tags.env = 'dev'": any(v > 0.3 for v in acc) or t["env"] == "dev",
+            "name = 'v7'": name == "v7",
+            "name IN ('v7', 'v9', 'nobody') AND metrics.acc >= 0": name in ("v7", "v9") and bool(acc),
+            None: True,
+        }[filter_string]
+
+    expected = [n for n, p, t, acc in reversed(made) if matches(n, p, t, acc)]
+    names: list[str] = []
+    token = None
+    while True:
+        found = store.search_logged_models(
+            experiment_ids=[exp],
+            filter_string=filter_string,
+            max_results=page,
+            order_by=CREATED_DESC,
+            page_token=token,
+        )
+        names += [m.name for m in found]
+        token = found.token
+        if not token:
+            break
+    assert names == expected
