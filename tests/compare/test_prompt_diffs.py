@@ -66,3 +66,27 @@ def test_the_server_cli_and_page_show_the_same_diff(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert "+Answer {{question}} in one sentence." in result.output and "prompt support" in result.output
     sql.close()
+
+
+def test_the_markdown_for_a_pull_request_shows_the_diff(tmp_path: Path) -> None:
+    client = GenverClient(store=SqlStore(f"sqlite:///{tmp_path}/t.db"))
+    a, b = _two_versions(client)
+    client.register_prompt("fenced", "Reply in JSON:\n```json\n{}\n```")
+    client.register_prompt("fenced", "Reply in YAML:\n```yaml\n{}\n```")
+    client.link_prompt_versions_to_model(a, ["prompts:/fenced/1"])
+    client.link_prompt_versions_to_model(b, ["prompts:/fenced/2"])
+    md = compare_models(client, a, b, code_diffs=False).to_markdown()
+    assert "#### Prompts that differ" in md
+    assert "prompt <code>support</code> 1 → 2 in agent-v2" in md
+    block = md.split("prompt <code>support</code>")[1].split("</details>")[0]
+    assert "```diff\n--- prompts:/support/1\n+++ prompts:/support/2\n" in block
+    assert "\n-Answer {{question}}.\n+Answer {{question}} in one sentence.\n" in block
+    fenced = md.split("prompt <code>fenced</code>")[1].split("</details>")[0]
+    assert "````diff\n" in fenced and fenced.rstrip().endswith("````")  # the prompt's ``` cannot close it
+    result = CliRunner().invoke(
+        cli_app,
+        ["models", "compare", a, b, "--format", "markdown", "--tracking-uri", f"sqlite:///{tmp_path}/t.db"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "+Answer {{question}} in one sentence." in result.output
+    client.close()

@@ -8,7 +8,9 @@ Per-version sequences (``values``, ``deltas``, ``bootstrap``) are aligned with
 from __future__ import annotations
 
 import datetime as dt
+import html
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -396,6 +398,18 @@ class Comparison:
                 table("key", title)
                 for d in diffs:
                     row(f"`{d.key}`", ["—" if v is None else f"`{v}`" for v in d.values])
+        if self.prompt_diffs:
+            out.extend(["", "#### Prompts that differ"])
+            label = {v.model_id: lab for v, lab in zip(self.versions, labels, strict=True)}
+            for pd in self.prompt_diffs:
+                moved = f"{pd.base_version or '—'} → {pd.version or '—'}"
+                title = f"prompt <code>{html.escape(pd.name)}</code> {moved} in {html.escape(label.get(pd.model_id, pd.model_id))}"
+                longest = max((len(run) for run in re.findall(r"`+", "\n".join(pd.diff))), default=0)
+                fence = "`" * max(3, longest + 1)  # a fence no line of the prompt can close
+                out.extend(
+                    ["", f"<details open><summary>{title}</summary>", "", fence + "diff", *pd.diff, fence]
+                )
+                out.append("</details>")
         if self.code_diffs:
             out.extend(["", "#### Code changes"])
             for c in self.code_diffs:
