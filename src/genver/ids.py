@@ -31,7 +31,18 @@ def new_run_id() -> str:
 
 
 def new_trace_id() -> str:
-    return "tr-" + uuid.uuid4().hex
+    """``tr-`` and a time-ordered 128-bit id in hex (``otel_trace_id``)."""
+    return f"tr-{otel_trace_id():032x}"
+
+
+def otel_trace_id() -> int:
+    """An OpenTelemetry trace id whose top 48 bits are the time in milliseconds and the other
+    80 random, as AWS X-Ray's and UUIDv7's are. Traces made in time order get ids in time order,
+    so every index keyed on the trace id (traces, spans, metadata, tags) is appended to at its
+    right edge instead of at a random page: at millions of traces, random ids make each insert
+    read and dirty a page of indexes far bigger than the database's cache. The 56 rightmost bits
+    are random, as W3C Trace Context level 2 asks of an id flagged random."""
+    return ((time.time_ns() // 1_000_000) << 80) | random.getrandbits(80)
 
 
 def random_name() -> str:

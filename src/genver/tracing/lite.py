@@ -11,8 +11,10 @@ from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, SpanLimits
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace import Status, StatusCode
 
+from genver.ids import otel_trace_id
 from genver.tracing.live import EndedSpan
 
 _UNSET = Status(StatusCode.UNSET)
@@ -114,6 +116,14 @@ class LiteSpan(EndedSpan):
         )
 
 
+class TimeOrderedIds(RandomIdGenerator):
+    """The SDK's id generator with time-ordered trace ids (``genver.ids.otel_trace_id``), for
+    the SDK spans genver makes once a processor is added to its provider."""
+
+    def generate_trace_id(self) -> int:
+        return otel_trace_id()
+
+
 def has_processors(provider: Any) -> bool:
     """Whether a span processor was added to ``provider`` (then spans are SDK spans, which it
     sees); True when this SDK version keeps them elsewhere."""
@@ -122,12 +132,11 @@ def has_processors(provider: Any) -> bool:
 
 
 def start_lite(name: str, trace_id: int | None, attributes: Mapping[str, Any] | None) -> LiteSpan:
-    """A started span: a new trace when ``trace_id`` is None. Ids are random and never zero, as
-    the SDK's ``RandomIdGenerator`` makes them."""
+    """A started span: a new trace when ``trace_id`` is None. A new trace's id is time-ordered
+    (``genver.ids.otel_trace_id``, as ``TimeOrderedIds`` gives SDK spans); span ids are random
+    and never zero, as the SDK's ``RandomIdGenerator`` makes them."""
     if trace_id is None:
-        trace_id = random.getrandbits(128)
-        while not trace_id:
-            trace_id = random.getrandbits(128)
+        trace_id = otel_trace_id()
     span_id = random.getrandbits(64)
     while not span_id:
         span_id = random.getrandbits(64)

@@ -37,7 +37,7 @@ from genver.span_attributes import add_usage_and_cost
 from genver.trace_summary import PriceTable, preview, summarize, usage_metadata
 from genver.tracing.errors import internal_error
 from genver.tracing.exporter import TraceExporter
-from genver.tracing.lite import has_processors, start_lite
+from genver.tracing.lite import TimeOrderedIds, has_processors, start_lite
 from genver.tracing.live import LiveSpan, genai_operation
 from genver.tracing.serialize import to_jsonable
 from genver.tracing.spool import Spool
@@ -137,7 +137,9 @@ class Tracing:
         attrs.update(resource_attributes or {})
         # ALWAYS_ON: genver records every trace (ParentBased would only add a delegation hop,
         # since genver's roots never have a remote parent).
-        self.provider = TracerProvider(resource=Resource.create(attrs), sampler=ALWAYS_ON)
+        self.provider = TracerProvider(
+            resource=Resource.create(attrs), sampler=ALWAYS_ON, id_generator=TimeOrderedIds()
+        )
         self.tracer = self.provider.get_tracer("genver")
         self.next_root: contextvars.ContextVar[RootRequest | None] = contextvars.ContextVar(
             f"genver_next_root_{id(self)}", default=None
