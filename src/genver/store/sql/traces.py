@@ -24,7 +24,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from genver.entities import PagedList, Span, SpanOutline, Trace, TraceOutline, TraceStats
 from genver.entities.trace import MODEL_ID_KEY, SOURCE_RUN_KEY
@@ -123,7 +123,7 @@ class TracesMixin(SqlBase):
 
         def write(conn: Connection) -> None:
             _require_experiments(conn, experiments)
-            _replace(conn, insert, _existing(conn, ids), rows)
+            _replace(conn, insert, _existing_ids(conn, ids), rows)
 
         try:
             self._write(write)
@@ -412,11 +412,11 @@ def _replace(conn: Connection, insert: Mapping[str, str], existing: Sequence[str
     for chunk in _chunks(existing):
         for table in (_S, _M, _G):
             conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
-    # Driver-level executemany: SQLAlchemy's per-row parameter handling would cost more than the
+    # On the driver's cursor: SQLAlchemy's per-row parameter handling would cost more than the
     # inserts themselves (the values are already plain str/int/float/None).
     for table, table_rows in ((_T, rows.traces), (_M, rows.metadata), (_G, rows.tags), (_S, rows.spans)):
         if table_rows:
-            conn.exec_driver_sql(insert[table.name], table_rows)
+            _driver(conn, insert[table.name], table_rows, many=True)
 
 
 def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
@@ -472,11 +472,43 @@ def _build_inserts(dialect: sa.Dialect) -> dict[str, str]:
     return out
 
 
+def _driver(conn: Connection, sql: str, args: Any, *, many: bool = False) -> list[Any]:
+    """``sql`` on the driver's cursor, in the connection's transaction: a batch of traces pays
+    a handful of statements, and SQLAlchemy's per-execution work was most of their cost. Driver
+    errors are raised as SQLAlchemy's (an ``IntegrityError`` is retried by ``log_traces``)."""
+    dbapi_error = conn.dialect.loaded_dbapi.Error
+    cursor = conn.connection.cursor()
+    try:
+        if many:
+            cursor.executemany(sql, args)
+            return []
+        cursor.execute(sql, args)
+        return list(cursor.fetchall())
+    except dbapi_error as e:
+        raise DBAPIError.instance(sql, args, e, dbapi_error) from e
+    finally:
+        cursor.close()
+
+
+def _in_sql(conn: Connection, head: str, count: int) -> str:
+    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
+    return f"{head} IN ({', '.join([mark] * count)})"
+
+
+def _existing_ids(conn: Connection, ids: Sequence[str]) -> list[str]:
+    """``_existing`` on the driver's cursor: which of ``ids`` are stored (usually none)."""
+    out: list[str] = []
+    for chunk in _chunks(ids):
+        sql = _in_sql(conn, "SELECT trace_id FROM traces WHERE trace_id", len(chunk))
+        out.extend(r[0] for r in _driver(conn, sql, list(chunk)))
+    return out
+
+
 def _require_experiments(conn: Connection, experiments: Mapping[int, str]) -> None:
-    query = sa.select(_E.c.experiment_id, _E.c.lifecycle_stage).where(
-        _E.c.experiment_id.in_(list(experiments))
+    sql = _in_sql(
+        conn, "SELECT experiment_id, lifecycle_stage FROM experiments WHERE experiment_id", len(experiments)
     )
-    stages: dict[int, str] = {r[0]: r[1] for r in conn.execute(query).all()}
+    stages: dict[int, str] = {r[0]: r[1] for r in _driver(conn, sql, list(experiments))}
     for exp_int, trace_id in experiments.items():
         if exp_int not in stages:
             raise NotFoundError(f"No experiment with id {str(exp_int)!r} (for trace {trace_id!r}).")
