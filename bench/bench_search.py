@@ -379,6 +379,8 @@ def seed(mlflow: ModuleType, backend: str, uri: str, n: int) -> dict[str, Any]:
             ("logged_model_tags", "model_id", tag_row),
             ("logged_model_metrics", "model_id", metric_row),
         ]
+        if g:  # revision 0010: each version's latest metric values
+            plan.append(("logged_model_latest_metrics", "model_id", metric_row))
         tr_id_col = "trace_id" if g else "request_id"
         trace_plan: list[tuple[str, str, Edit]] = [
             ("traces" if g else "trace_info", tr_id_col, trace_row),
@@ -430,8 +432,19 @@ def _rewrite_template(
     # Other rows naming the template version (MLflow: run inputs/outputs; genver: history) keep it.
 
 
-def token(backend: str, shape: Shape, exp: str, offset: int) -> str:
-    """The page token each backend would hand out for ``offset`` (both are base64 JSON)."""
+def token(backend: str, shape: Shape, exp: str, offset: int, client: Any = None) -> str:
+    """The page token each backend hands out for the page at ``offset``. genver's version search
+    hands out keysets (the last row's sort key): the token of one search of ``offset`` rows; its
+    trace search and MLflow hand out offsets (base64 JSON), made here directly."""
+    if backend == "genver" and shape.what == "models":
+        page = client.search_logged_models(
+            experiment_ids=[exp],
+            filter_string=shape.filter_string,
+            max_results=offset,
+            order_by=shape.order_by,
+        )
+        assert page.token, shape.key
+        return str(page.token)
     if backend == "genver":
         from genver.store.paging import encode_token
 
@@ -468,7 +481,7 @@ def run_shapes(mlflow: ModuleType, backend: str, n: int, budget: float, max_reps
         page_token = None
         exp = v_exp if s.what == "models" else t_exp
         if s.last_page_of is not None:
-            page_token = token(backend, s, exp, s.last_page_of)
+            page_token = token(backend, s, exp, s.last_page_of, client)
         if s.what == "models":
 
             def call(s: Shape = s, page_token: str | None = page_token) -> Any:

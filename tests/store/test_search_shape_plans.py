@@ -182,3 +182,187 @@ def test_shapes_return_the_filter_s_rows_in_order(
         if not token:
             break
     assert names == expected
+
+
+# -- ordering by a metric (revision 0010) and keyset tokens -----------------------------------------------
+METRIC_DESC = [{"field_name": "metrics.acc", "ascending": False}]
+
+
+def _part_details(
+    store: SqlStore, exp: str, order_by: Any, after: list[Any] | None = None, part: int = 0
+) -> list[str]:
+    """SQLite's plan for one part of a search, resumed after the row whose sort key is ``after``."""
+    nulls = None if after is None else tuple(v is None for v in after)
+    plan = model_search._plan("sqlite", [int(exp)], None, None, 100, order_by, 0, nulls)
+    stmt = plan.parts[part].scan
+    if after is not None:
+        stmt = stmt.params(**(model_search._keyset_params(plan, after, None) or {}))
+    with store.engine.connect() as conn:
+        kw = {"literal_binds": True, "render_postcompile": True}
+        sql = str(stmt.compile(dialect=conn.dialect, compile_kwargs=kw))
+        return [str(r[-1]) for r in conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {sql}").all()]
+
+
+def test_ordering_by_a_metric_walks_the_latest_values_index(sqlite_store: tuple[SqlStore, str]) -> None:
+    """The versions having the metric come in value order from (experiment, key, value) and the
+    walk stops after the page; was a correlated subquery per version in scope and a sort of all
+    of them (36 ms at 10,000 on SQLite, 99 ms on PostgreSQL)."""
+    store, exp = sqlite_store
+    for order_by in (METRIC_DESC, [{"field_name": "metrics.acc", "ascending": True}]):
+        details = _part_details(store, exp, order_by)
+        assert any(
+            "COVERING INDEX ix_logged_model_latest_metrics_order (experiment_id=? AND key=?)" in d
+            for d in details
+        ), details
+        assert "USE TEMP B-TREE FOR ORDER BY" not in details, details
+    # Then the versions without it, in creation order from the experiment index.
+    details = _part_details(store, exp, METRIC_DESC, part=1)
+    assert any("ix_logged_models_exp_active" in d for d in details), details
+    assert "USE TEMP B-TREE FOR ORDER BY" not in details, details
+
+
+def test_a_keyset_page_starts_at_its_row_in_the_index(sqlite_store: tuple[SqlStore, str]) -> None:
+    """A keyset token's page seeks its first row instead of walking every row before it (the
+    last page of 10,000 walked 9,900 index entries with an offset token)."""
+    store, exp = sqlite_store
+    details = _part_details(store, exp, CREATED_DESC, after=[T0, "m-x"])
+    assert any(
+        "ix_logged_models_exp_active (experiment_id=? AND lifecycle_stage=? AND creation_timestamp<?)" in d
+        for d in details
+    ), details
+    details = _part_details(store, exp, METRIC_DESC, after=[0.5, T0, "m-x"])
+    assert any(
+        "ix_logged_model_latest_metrics_order (experiment_id=? AND key=? AND value<?)" in d for d in details
+    )
+    details = _part_details(store, exp, METRIC_DESC, after=[None, T0, "m-x"])  # among those without
+    assert any("creation_timestamp<?" in d for d in details), details
+
+
+@pytest.mark.parametrize("ascending", [False, True])
+@pytest.mark.parametrize("filter_string", [None, "params.llm = 'a'", "metrics.acc > 0.3"])
+@pytest.mark.parametrize("page", [100, 3])
+def test_metric_order_returns_the_latest_values_order(
+    store: SqlStore, plan_mode: str, ascending: bool, filter_string: str | None, page: int
+) -> None:
+    """By each version's latest value (timestamp, step, then the later log), ties by creation
+    time then id, versions without the metric last; every page in order, by keyset tokens."""
+    s = clocked(store)
+    exp = s.create_experiment("metric-order")
+    rng = random.Random(7)
+    run_id = s.create_run(experiment_id=exp).info.run_id
+    made: list[tuple[str, int, str, float | None, list[float]]] = []
+    for i in range(25):
+        llm = rng.choice("ab")
+        m = s.create_logged_model(experiment_id=exp, name=f"v{i}", params={"llm": llm})
+        values = [] if i % 6 == 0 else [rng.choice((0.1, 0.2, 0.5, 0.9)) for _ in range(1 + i % 3)]
+        # Logged newest-first for some: the latest is the one with the largest timestamp, not the last log.
+        logged = list(enumerate(values))
+        if i % 4 == 1:
+            logged.reverse()
+        for k, v in logged:
+            s.log_batch(run_id, metrics=[Metric("acc", v, T0 + k, k, model_id=m.model_id)])
+        got = s.get_logged_model(m.model_id)
+        made.append((f"v{i}", got.creation_timestamp, m.model_id, values[-1] if values else None, values))
+
+    def keep(llm_ok: bool, values: list[float]) -> bool:
+        return {
+            None: True,
+            "params.llm = 'a'": llm_ok,
+            "metrics.acc > 0.3": any(v > 0.3 for v in values),
+        }[filter_string]
+
+    llms = {
+        m.name: m.params["llm"] for m in store.search_logged_models(experiment_ids=[exp], max_results=1000)
+    }
+    chosen = [x for x in made if keep(llms[x[0]] == "a", x[4])]
+    with_value = sorted(
+        (x for x in chosen if x[3] is not None),
+        key=lambda x: ((x[3] if ascending else -x[3]), -x[1], x[2]),  # type: ignore[operator]
+    )
+    without = sorted((x for x in chosen if x[3] is None), key=lambda x: (-x[1], x[2]))
+    expected = [x[0] for x in with_value + without]
+    names: list[str] = []
+    token = None
+    while True:
+        found = store.search_logged_models(
+            experiment_ids=[exp],
+            filter_string=filter_string,
+            max_results=page,
+            order_by=[{"field_name": "metrics.acc", "ascending": ascending}],
+            page_token=token,
+        )
+        names += [m.name for m in found]
+        token = found.token
+        if not token:
+            break
+    assert names == expected
+
+
+def test_latest_values_follow_the_log_and_the_migration_rebuilds_them(store: SqlStore) -> None:
+    """log_batch keeps one latest value per version and key: a log with an earlier timestamp does
+    not replace it, a tie goes to the later log, a batch's duplicates to its latest. Revision
+    0010's backfill computes the same table from the metric history."""
+    import importlib.util
+    import pathlib
+
+    import sqlalchemy as sa
+
+    from genver.store.sql import tables
+
+    s = clocked(store)
+    exp = s.create_experiment("latest")
+    run_id = s.create_run(experiment_id=exp).info.run_id
+    a = s.create_logged_model(experiment_id=exp, name="a").model_id
+    b = s.create_logged_model(experiment_id=exp, name="b").model_id
+    s.log_batch(
+        run_id, metrics=[Metric("x", 1.0, T0 + 5, 0, model_id=a), Metric("x", 2.0, T0 + 5, 0, model_id=a)]
+    )
+    s.log_batch(run_id, metrics=[Metric("x", 3.0, T0 + 4, 9, model_id=a)])  # earlier: kept out
+    s.log_batch(run_id, metrics=[Metric("x", 4.0, T0 + 5, 1, model_id=a)])  # same time, later step
+    s.log_batch(
+        None, metrics=[Metric("y", float("nan"), T0, 0, model_id=b), Metric("x", 0.5, T0, 0, model_id=b)]
+    )
+    s.log_batch(None, metrics=[Metric("x", 0.7, T0, 0, model_id=b)])  # a tie: the later log
+    latest = tables.logged_model_latest_metrics
+    cols = [latest.c.model_id, latest.c.key, latest.c.value, latest.c.timestamp, latest.c.step]
+    query = sa.select(*cols).where(latest.c.model_id.in_([a, b])).order_by(latest.c.model_id, latest.c.key)
+
+    def read() -> list[tuple[Any, ...]]:
+        with store.engine.connect() as conn:
+            return [tuple("nan" if v != v else v for v in r) for r in conn.execute(query)]
+
+    kept = read()
+    assert {(r[0], r[1]): r[2] for r in kept} == {(a, "x"): 4.0, (b, "x"): 0.7, (b, "y"): "nan"}
+    path = next(pathlib.Path(tables.__file__).parent.glob("migrations/versions/0010_*.py"))
+    spec = importlib.util.spec_from_file_location("rev0010", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    with store.engine.begin() as conn:
+        rows = [
+            dict(r._mapping) for r in conn.execute(sa.select(latest).where(latest.c.model_id.in_([a, b])))
+        ]
+        conn.execute(latest.delete().where(latest.c.model_id.in_([a, b])))
+        # Only these two versions: the shared store holds other tests' rows.
+        conn.exec_driver_sql(
+            module.BACKFILL.replace("WHERE x.rn = 1", f"WHERE x.rn = 1 AND x.model_id IN ('{a}', '{b}')")
+        )
+    assert read() == kept, rows
+
+
+def test_old_offset_tokens_still_page_and_foreign_tokens_are_refused(store: SqlStore) -> None:
+    from genver.exceptions import InvalidArgumentError
+    from genver.store.paging import encode_token
+
+    s = clocked(store)
+    exp = s.create_experiment("tokens")
+    for i in range(7):
+        s.create_logged_model(experiment_id=exp, name=f"v{i}")
+    everything = [m.name for m in store.search_logged_models(experiment_ids=[exp], max_results=100)]
+    rest = store.search_logged_models(experiment_ids=[exp], max_results=3, page_token=encode_token(3))
+    assert [m.name for m in rest] == everything[3:6]
+    assert rest.token is not None  # a keyset token from here on
+    last = store.search_logged_models(experiment_ids=[exp], max_results=3, page_token=rest.token)
+    assert [m.name for m in last] == everything[6:] and last.token is None
+    with pytest.raises(InvalidArgumentError, match="page token"):
+        store.search_logged_models(experiment_ids=[exp], filter_string="name = 'v1'", page_token=rest.token)

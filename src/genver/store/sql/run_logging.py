@@ -1,9 +1,10 @@
 """Logging to runs: metrics (on the run and on versions), params, tags and inputs.
 
-``log_metric`` is a hot path, so the common call (one run, at most one version) costs four
+``log_metric`` is a hot path, so the common call (one run, at most one version) costs five
 statements, each built once: one SELECT checking the run, the version and whether the run
 already lists the version as an input; the run's metric history; the run's latest value, as a
-single conditional upsert; and the version's metric. A metric on a version is a change to it, so
+single conditional upsert; the version's metric and its latest value (another conditional
+upsert, which ``order_by`` a metric reads). A metric on a version is a change to it, so
 the version's history gets one entry per call (all its metrics of the batch): two more
 statements (the chain's head, the entry; three with PostgreSQL's lock), appended last.
 """
@@ -60,6 +61,35 @@ def _latest_upsert(dialect: str) -> Any:
         index_elements=[_LATEST.c.run_id, _LATEST.c.key],
         set_={"value": new.value, "timestamp": new.timestamp, "step": new.step},
         where=sa.tuple_(new.step, new.timestamp) >= sa.tuple_(_LATEST.c.step, _LATEST.c.timestamp),
+    )
+
+
+@functools.cache
+def _model_latest_upsert(dialect: str) -> Any:
+    """Insert a version's latest value of a metric (its experiment read from the version), or
+    replace it unless the stored one is later by (timestamp, step); on a tie the later log wins,
+    as ``order_by`` has always ranked them (timestamp, step, id). One statement, so concurrent
+    writers cannot interleave a read and a write."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    latest = t.logged_model_latest_metrics
+    source = sa.select(
+        _LM.c.model_id,
+        sa.bindparam("key", type_=latest.c.key.type),
+        _LM.c.experiment_id,
+        sa.bindparam("value", type_=latest.c.value.type),
+        sa.bindparam("timestamp", type_=latest.c.timestamp.type),
+        sa.bindparam("step", type_=latest.c.step.type),
+    ).where(_LM.c.model_id == sa.bindparam("model_id"))
+    insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    stmt: Any = insert(latest).from_select(
+        ["model_id", "key", "experiment_id", "value", "timestamp", "step"], source
+    )
+    new = stmt.excluded
+    return stmt.on_conflict_do_update(
+        index_elements=[latest.c.model_id, latest.c.key],
+        set_={"value": new.value, "timestamp": new.timestamp, "step": new.step},
+        where=sa.tuple_(new.timestamp, new.step) >= sa.tuple_(latest.c.timestamp, latest.c.step),
     )
 
 
@@ -131,6 +161,7 @@ class RunLoggingMixin(SqlBase):
                 conn.execute(_latest_upsert(self.dialect), _latest_rows(run_id, clean_metrics))
             if model_rows:
                 conn.execute(_INSERT_MODEL_METRIC, model_rows)
+                conn.execute(_model_latest_upsert(self.dialect), _model_latest_rows(model_rows))
                 new_links = sorted(model_ids - linked)
                 if run_id is not None and new_links:
                     self._insert_ignore(
@@ -239,6 +270,21 @@ def _latest_rows(run_id: str, metrics: Sequence[Metric]) -> list[dict[str, Any]]
     return [
         {"run_id": run_id, "key": key, "value": m.value, "timestamp": m.timestamp, "step": m.step}
         for key, m in latest.items()
+    ]
+
+
+def _model_latest_rows(rows: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """One row per (version, key): the batch's latest by (timestamp, step), the later in the batch
+    on a tie (it gets the larger id). PostgreSQL refuses an upsert touching a row twice."""
+    latest: dict[tuple[str, str], Mapping[str, Any]] = {}
+    for r in rows:
+        k = (r["model_id"], r["key"])
+        cur = latest.get(k)
+        if cur is None or (r["timestamp"], r["step"]) >= (cur["timestamp"], cur["step"]):
+            latest[k] = r
+    return [
+        {"model_id": m, "key": k, "value": r["value"], "timestamp": r["timestamp"], "step": r["step"]}
+        for (m, k), r in latest.items()
     ]
 
 

@@ -71,16 +71,19 @@ class KvPlanner:
             )
         )
 
-    def choose(self, conn: Connection) -> tuple[sa.Select[Any], dict[str, Any] | None] | None:
-        """The statement to run and its parameters, or None when nothing can match."""
+    def choose(
+        self, conn: Connection, params: dict[str, Any] | None = None
+    ) -> tuple[sa.Select[Any], dict[str, Any] | None] | None:
+        """The statement to run and its parameters (``params``, the page's own, and the ids it
+        starts from), or None when nothing can match."""
         candidates, walk, by_ids = self._statements(self._selective(conn))
         if candidates is not None and by_ids is not None:
             ids, found = conn.execute(candidates).one()
             if not found:
                 return None
             if found < self.window:
-                return by_ids, {"ids": ids}
-        return walk, None
+                return by_ids, {**(params or {}), "ids": ids}
+        return walk, params
 
     def _selective(self, conn: Connection) -> int:
         """Bit i set when term i is selective."""

@@ -162,6 +162,23 @@ logged_model_metrics = sa.Table(
     sa.Index("ix_logged_model_metrics_model_key", "model_id", "key"),
 )
 
+# Revision 0010: each version's latest value of each metric (by timestamp, step, then the later
+# log), as runs have latest_metrics; log_batch keeps it in the same transaction with one
+# conditional upsert. ``order_by`` a metric walks (experiment, key, value) for one page instead of
+# computing every version's latest value and sorting them. experiment_id is the version's own
+# (a version never moves).
+logged_model_latest_metrics = sa.Table(
+    "logged_model_latest_metrics",
+    metadata,
+    sa.Column("model_id", sa.String(34), sa.ForeignKey("logged_models.model_id"), primary_key=True),
+    sa.Column("key", sa.String(250), primary_key=True),
+    sa.Column("experiment_id", sa.Integer, nullable=False),
+    sa.Column("value", MetricValue, nullable=False),
+    sa.Column("timestamp", sa.BigInteger, nullable=False),
+    sa.Column("step", sa.BigInteger, nullable=False),
+    sa.Index("ix_logged_model_latest_metrics_order", "experiment_id", "key", "value", "model_id"),
+)
+
 # Revision 0004: search indexes. A search reads ix_logged_models_exp_active alone to find its
 # candidates (the row is read only for the versions it returns), and a filter on a param, tag or
 # run metric is ``owner IN (SELECT owner FROM <table> WHERE key = ? AND value <op> ?)``
