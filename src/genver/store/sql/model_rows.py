@@ -104,9 +104,11 @@ BY_ALIAS = _SINGLE.where(
 )
 
 
-def select_page() -> sa.Select[Any]:
-    """``SELECT <version columns>, <has metrics> FROM logged_models``, for ``load_page``."""
-    return sa.select(*_ROW, _HAS_METRICS)
+def select_page(*, has_metrics: bool = True) -> sa.Select[Any]:
+    """``SELECT <version columns>, <has metrics> FROM logged_models``, for ``load_page``
+    (``has_metrics=False``: NULL there, for ``load_page_pg``, which reads the metrics
+    themselves; PostgreSQL planned the EXISTS as a scan of every version's metrics)."""
+    return sa.select(*_ROW, _HAS_METRICS if has_metrics else sa.null().label("has_metrics"))
 
 
 def _page_kv(table: sa.Table) -> sa.ScalarSelect[Any]:

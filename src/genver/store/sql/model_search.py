@@ -283,7 +283,7 @@ def _plan(
         def query(*first: sa.ColumnElement[bool]) -> sa.Select[Any]:
             if not offset:
                 return (
-                    base(*select_page().selected_columns, *sort_columns)
+                    base(*select_page(has_metrics=dialect != "postgresql").selected_columns, *sort_columns)
                     .where(*first, *where, *after)
                     .order_by(*ordering)
                     .limit(max_results + 1)
@@ -294,16 +294,20 @@ def _plan(
             ids = base(_M.c.model_id).where(*first, *where).order_by(*ordering)
             page = ids.limit(max_results + 1).offset(offset)
             return (
-                sa.select(*select_page().selected_columns, *sort_columns)
+                sa.select(*select_page(has_metrics=dialect != "postgresql").selected_columns, *sort_columns)
                 .where(_M.c.model_id.in_(page))
                 .order_by(*ordering)
             )
 
         scan = query(*part_scope, *kv_where)  # also checks every term
         if dialect == "postgresql":
-            return _Part(
-                scan=scan, keys=len(part_keys), lacks_first=lacks_first, pg=_one_statement(scan, part_keys)
-            )
+            # The page's ids and sort keys first (from indexes alone where they cover the
+            # search), then the rows of those ids: given the whole rows to sort, PostgreSQL
+            # read every version of the scope (wide rows) to hash-join a 10 % filter.
+            ids = base(_M.c.model_id, *sort_columns).where(*part_scope, *kv_where, *where, *after)
+            ids = ids.order_by(*ordering).limit(max_results + 1).offset(offset or None)
+            pg = _one_statement(ids, part_keys)
+            return _Part(scan=scan, keys=len(part_keys), lacks_first=lacks_first, pg=pg)
         if not kv_terms or dialect != "sqlite":
             return _Part(scan=scan, keys=len(part_keys), lacks_first=lacks_first)
         planner = KvPlanner(
@@ -436,11 +440,11 @@ def _sort_keys(
     return keys, first_metric
 
 
-def _one_statement(page: sa.Select[Any], keys: Sequence[_Key]) -> sa.Select[Any]:
-    """PostgreSQL: the page with its versions' params, tags, aliases and metrics in one
-    statement (a round trip each was most of a search there), re-sorted outside by the page's
-    sort columns."""
-    p = page.subquery("page")
+def _one_statement(ids: sa.Select[Any], keys: Sequence[_Key]) -> sa.Select[Any]:
+    """PostgreSQL: the page (``ids``: its model ids and sort columns, ordered and limited) with
+    its versions' rows, params, tags, aliases and metrics in one statement (a round trip each
+    was most of a search there), re-sorted outside by the page's sort columns."""
+    p = ids.subquery("page")
     mid = p.c.model_id
     metrics = (
         sa.select(
@@ -473,14 +477,22 @@ def _one_statement(page: sa.Select[Any], keys: Sequence[_Key]) -> sa.Select[Any]
 
     aliases = sa.select(json_list(_A.c.alias)).where(_A.c.model_id == mid).scalar_subquery()
     sort = [p.c[f"_k{i}"] for i in range(len(keys))]
-    return sa.select(
-        *(p.c[n] for n in PAGE_COLUMNS),
-        *sort,
-        kv(_P),
-        kv(_T),
-        aliases,
-        metrics,
-    ).order_by(*(c for k, col in zip(keys, sort, strict=True) for c in k.clauses(col)))
+    # Each row by its primary key (LATERAL ... LIMIT 1, which PostgreSQL cannot flatten: a nested
+    # loop of 101 lookups; given a join,
+    # PostgreSQL hashed a scan of every version).
+    row = select_page(has_metrics=False).where(_M.c.model_id == mid).limit(1).lateral("version")
+    return (
+        sa.select(
+            *(row.c[n] for n in PAGE_COLUMNS),
+            *sort,
+            kv(_P),
+            kv(_T),
+            aliases,
+            metrics,
+        )
+        .select_from(p.join(row, sa.true()))
+        .order_by(*(c for k, col in zip(keys, sort, strict=True) for c in k.clauses(col)))
+    )
 
 
 def _status_value(c: ast.Comparison) -> object:
