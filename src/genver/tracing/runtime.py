@@ -43,6 +43,8 @@ from genver.tracing.serialize import to_jsonable
 from genver.tracing.spool import Spool
 
 _ROOT_CONTEXT = otel_context.Context()
+_STATES = {s.value: s for s in TraceState}
+_PLAIN_STATUS = {c: SpanStatus(c, "") for c in SpanStatusCode}  # frozen: shared by every span
 
 
 class TracingHost(Protocol):
@@ -242,9 +244,11 @@ class Tracing:
             )
             model_id = model_id or resolved_model
         trace_id = root.trace_id
-        finished = sorted(pending.finished, key=lambda s: s.start_time_ns)
+        finished = pending.finished
+        if len(finished) > 1:
+            finished = sorted(finished, key=lambda s: s.start_time_ns)
         spans = [self._span(s, trace_id) for s in finished]
-        root_span = next((s for s in spans if s.parent_id is None), spans[0])
+        root_span = spans[0] if len(spans) == 1 else next((s for s in spans if s.parent_id is None), spans[0])
         # Each span carries its own tokens and cost (``_span``); the trace's totals are their sum,
         # the same sum the store makes when a trace is merged (``summarize``).
         total, cost = summarize(spans)
@@ -272,7 +276,7 @@ class Tracing:
             experiment_id=experiment_id or "0",
             request_time=root_span.start_time_ns // 1_000_000,
             execution_duration=(end - root_span.start_time_ns) // 1_000_000,
-            state=TraceState(state),
+            state=_STATES.get(state) or TraceState(state),
             request_preview=request_preview,
             response_preview=response_preview,
             client_request_id=pending.client_request_id,
@@ -311,11 +315,13 @@ class Tracing:
             span_type=live.span_type,
             start_time_ns=otel.start_time or 0,
             end_time_ns=otel.end_time,
-            status=SpanStatus(code, status.description or ""),
+            status=_PLAIN_STATUS[code] if not status.description else SpanStatus(code, status.description),
             inputs=inputs,
             outputs=outputs,
             attributes=attributes,
-            events=tuple(
+            events=()
+            if not otel.events
+            else tuple(
                 SpanEvent(e.name, e.timestamp, {k: to_jsonable(v) for k, v in (e.attributes or {}).items()})
                 for e in otel.events
             ),
