@@ -173,7 +173,7 @@ def load_page(
     if not rows:
         return [], []
     ids = json.dumps([r[0] for r in rows])
-    params_json, tags_json, aliases_json = conn.execute(_PAGE_DETAILS, {"ids": ids}).one()
+    params_json, tags_json, aliases_json = driver_rows(conn, _PAGE_DETAILS, {"ids": ids})[0]
     params, tags, aliases = _decode(params_json), _decode(tags_json), _decode(aliases_json)
     with_metrics = [r[0] for r in rows if r[10]]
     metrics = _load_metrics(conn, with_metrics) if with_metrics else {}
@@ -283,11 +283,13 @@ def _decode(value: JsonObject) -> dict[str, Any]:
 
 
 def _load_metrics(conn: Connection, model_ids: Sequence[str]) -> dict[str, list[Metric]]:
+    # On the driver's cursor: SQLAlchemy's per-row fetch was a third of a 100-version page.
+    # SQLite keeps NaN as the text 'NaN' (tables.MetricValue), which float() reads back.
     metrics: dict[str, list[Metric]] = {}
-    for model_id, key, value, timestamp, step, run_id, name, digest in conn.execute(
-        _METRICS, {"ids": json.dumps(list(model_ids))}
+    for model_id, key, value, timestamp, step, run_id, name, digest in driver_rows(
+        conn, _METRICS, {"ids": json.dumps(list(model_ids))}
     ):
         metrics.setdefault(model_id, []).append(
-            Metric(key, value, timestamp, step, model_id, run_id, name, digest)
+            Metric(key, float(value), timestamp, step, model_id, run_id, name, digest)
         )
     return metrics
