@@ -196,27 +196,35 @@ def compile_once(conn: Connection, stmt: sa.Select[Any]) -> tuple[str, dict[str,
 
 
 def load_page_pg(
-    conn: Connection, compiled: tuple[str, dict[str, Any]], params: Mapping[str, Any] | None, keys: int
+    conn: Connection,
+    compiled: tuple[str, dict[str, Any]],
+    params: Mapping[str, Any] | None,
+    keys: int,
+    float_keys: Sequence[int] = (),
 ) -> tuple[list[LoggedModel], list[tuple[Any, ...]]]:
-    """PostgreSQL: a page in one statement on the driver's cursor (``model_search._one_statement``:
-    the ``select_page()`` columns, ``keys`` sort columns, then params, tags and aliases as JSON
-    and metrics as a JSON list of [key, value as text, timestamp, step, run, dataset name,
-    digest]). One round trip instead of three, and no per-row processing by SQLAlchemy."""
+    """PostgreSQL: a page in one statement on the driver's cursor, as one JSON text
+    (``model_search._one_statement``): a list of rows, each the ``select_page()`` columns,
+    ``keys`` sort columns (those at ``float_keys`` as text), then params and tags (objects),
+    aliases (a list) and metrics (lists of [key, value as text, timestamp, step, run, dataset
+    name, digest]). One round trip instead of three, one JSON decode, and no per-row
+    processing by SQLAlchemy or the driver."""
     text, fixed = compiled
     values = {**fixed, **params} if params else fixed
     cursor = conn.connection.cursor()
     try:
         cursor.execute(text, values)
-        rows = cursor.fetchall()
+        found = cursor.fetchone()
     except conn.dialect.loaded_dbapi.Error as e:
         raise DBAPIError.instance(text, values, e, conn.dialect.loaded_dbapi.Error) from e
     finally:
         cursor.close()
+    rows: list[list[Any]] = json.loads(found[0]) if found and found[0] else []
     width = len(PAGE_COLUMNS)
+    details = width + keys
     models = []
+    sort_keys = []
     for r in rows:
         model_id = r[0]
-        details = width + keys
         metrics = (
             [
                 Metric(k, float(v), ts, step, model_id, run, name, digest)
@@ -226,7 +234,12 @@ def load_page_pg(
             else None
         )
         models.append(_model(r, r[details] or {}, r[details + 1] or {}, metrics, _aliases(r[details + 2])))
-    return models, [tuple(r[width:details]) for r in rows]
+        key = r[width:details]
+        for i in float_keys:
+            if key[i] is not None:
+                key[i] = float(key[i])
+        sort_keys.append(tuple(key))
+    return models, sort_keys
 
 
 def require_models(conn: Connection, model_ids: set[str]) -> None:
