@@ -12,7 +12,7 @@ from typing import Any
 from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import Event, SpanLimits
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
-from opentelemetry.trace import Status, StatusCode
+from opentelemetry.trace import SpanContext, Status, StatusCode, TraceFlags
 
 from genver.ids import otel_trace_id
 from genver.tracing.live import EndedSpan
@@ -51,6 +51,21 @@ class LiteSpan(EndedSpan):
         self.status = _UNSET
         self.attributes = attributes  # primitive values only (LiveSpan keeps the others)
         self.events: Any = ()
+
+    # -- what code holding ``LiveSpan.otel_span`` may call on an SDK span ----------------------------
+    def get_span_context(self) -> SpanContext:
+        return SpanContext(self.trace_id, self.span_id, False, TraceFlags(TraceFlags.SAMPLED))
+
+    def is_recording(self) -> bool:
+        return self.end_time is None
+
+    def update_name(self, name: str) -> None:
+        if self.end_time is None:
+            self.name = name
+
+    def set_attributes(self, attributes: Mapping[str, Any]) -> None:
+        for key, value in attributes.items():
+            self.set_attribute(key, value)
 
     def set_attribute(self, key: str, value: Any) -> None:
         """A primitive value (``LiveSpan.set_attribute`` keeps the others), as the SDK's
