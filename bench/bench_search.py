@@ -439,14 +439,19 @@ def token(backend: str, shape: Shape, exp: str, offset: int, client: Any = None)
     hands out keysets (the last row's sort key): the token of one search of ``offset`` rows; its
     trace search and MLflow hand out offsets (base64 JSON), made here directly."""
     if backend == "genver" and shape.what == "models":
-        page = client.search_logged_models(
-            experiment_ids=[exp],
-            filter_string=shape.filter_string,
-            max_results=offset,
-            order_by=shape.order_by,
-        )
-        assert page.token, shape.key
-        return str(page.token)
+        got, page_token = 0, None
+        while got < offset:  # in searches of at most 50,000 (the max_results limit)
+            page = client.search_logged_models(
+                experiment_ids=[exp],
+                filter_string=shape.filter_string,
+                max_results=min(offset - got, 50_000),
+                order_by=shape.order_by,
+                page_token=page_token,
+            )
+            got += len(page)
+            page_token = page.token
+            assert page_token, shape.key
+        return str(page_token)
     if backend == "genver":
         from genver.store.paging import encode_token
 

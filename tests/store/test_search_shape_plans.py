@@ -366,3 +366,19 @@ def test_old_offset_tokens_still_page_and_foreign_tokens_are_refused(store: SqlS
     assert [m.name for m in last] == everything[6:] and last.token is None
     with pytest.raises(InvalidArgumentError, match="page token"):
         store.search_logged_models(experiment_ids=[exp], filter_string="name = 'v1'", page_token=rest.token)
+
+
+def test_matches_exactly_filling_the_window_start_from_their_ids(
+    sqlite_store: tuple[SqlStore, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """20 versions match and the page needs 20 rows (19 + 1): the list holds every match, so the
+    search starts from it; it walked the experiment before (101 of 10,000: 2.5 -> 0.4 ms)."""
+    monkeypatch.setattr(search_sqlite, "RECOUNT_SECONDS", 0.0)
+    store, exp = sqlite_store
+    for max_results, starts_from_ids in ((19, True), (18, False)):  # a window of 20, then 19
+        plan = model_search._plan("sqlite", [int(exp)], "tags.env = 'prod'", None, max_results, None, 0)
+        assert plan.sqlite is not None
+        with store.engine.connect() as conn:
+            chosen = plan.sqlite.choose(conn)
+        assert chosen is not None
+        assert (chosen[1] is not None and "ids" in chosen[1]) is starts_from_ids, max_results

@@ -13,10 +13,11 @@ experiments. So each search first asks two bounded questions:
    checked row by row (``EXISTS``) instead, so a walk never reads thousands of ids to stop
    after one page.
 2. If some terms are selective: which rows match all the terms and are in the searched
-   experiments, up to the page window (``offset + max_results + 1``)? One primary-key lookup
-   per row matching the selective terms, stopping once the window is full. If it is not full,
-   the walk could not have stopped early either: the search starts from those ids. Otherwise
-   it walks.
+   experiments, up to one more than the page window (``offset + max_results + 1``)? One
+   primary-key lookup per row matching the selective terms, stopping past the window. If no
+   more than the window match, the walk could not have stopped early either: the search starts
+   from those ids (matches exactly filling the window walked before: 101 of 10,000, 2.5 ms
+   walking, 0.4 ms from the ids). Otherwise it walks.
 
 Every plan returns the same rows in the same order: starting from the candidates only skips
 rows that cannot match.
@@ -81,7 +82,7 @@ class KvPlanner:
             ids, found = conn.execute(candidates).one()
             if not found:
                 return None
-            if found < self.window:
+            if found <= self.window:  # every match is in the list (it was cut at window + 1)
                 return by_ids, {**(params or {}), "ids": ids}
         return walk, params
 
@@ -119,7 +120,7 @@ class KvPlanner:
         in_scope = (
             sa.select(self.owner.label("id"))
             .where(*self.unindexed_scope, self.owner.in_(matching), *broad)
-            .limit(self.window)
+            .limit(self.window + 1)
             .subquery()
         )
         candidates = sa.select(sa.func.json_group_array(in_scope.c.id), sa.func.count())
