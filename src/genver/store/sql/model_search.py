@@ -167,6 +167,13 @@ class ModelSearchMixin(SqlBase):
                 rows += [(None, *r) for r in sort] if part.lacks_first else sort
                 if len(found) >= window:
                     break
+            if plan.parts[0].pg is not None:
+                # End the read with COMMIT: psycopg forgets its prepared statements on ROLLBACK
+                # (what returning the connection to the pool sends), so a search repeated on a
+                # connection was planned by PostgreSQL every time (~1 ms); after a COMMIT
+                # psycopg prepares it from its fifth run. On the driver's connection: the page
+                # went through its cursor, so SQLAlchemy has no transaction to commit.
+                conn.connection.commit()
             return found, rows
 
         found, rows = self._read(search_rows)
