@@ -281,15 +281,15 @@ traces = sa.Table(
     sa.Index("ix_traces_run", "run_id"),
 )
 
-# Values are unbounded text: PostgreSQL gets hash indexes on them, because a B-tree entry over
-# ~2.7 kB fails the insert ("index row size exceeds btree maximum"); SQLite has no such limit.
+# No index on the values (revision 0011 dropped them): a metadata or tag filter probes one trace's
+# key through the primary key, and a hash index over these few, much repeated strings made each
+# insert walk a bucket's whole overflow chain.
 trace_metadata = sa.Table(
     "trace_metadata",
     metadata,
     sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_trace_metadata_value", "value", postgresql_using="hash"),
 )
 
 trace_tags = sa.Table(
@@ -298,7 +298,6 @@ trace_tags = sa.Table(
     sa.Column("trace_id", sa.String(64), sa.ForeignKey("traces.trace_id"), primary_key=True),
     sa.Column("key", sa.String(250), primary_key=True),
     sa.Column("value", sa.Text, nullable=False),
-    sa.Index("ix_trace_tags_value", "value", postgresql_using="hash"),
 )
 
 spans = sa.Table(
