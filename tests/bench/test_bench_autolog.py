@@ -78,5 +78,7 @@ def test_a_genver_worker_runs_and_stores_every_traced_call(bench: ModuleType, tm
             ["--sizes", json.dumps(bench.asdict(sizes)), "--port", str(port)],
         )
     assert fake.proc.poll() is not None  # stopped
-    assert out["traced_calls"] == 3 + 2 and out["stored"] == out["traced_calls"]
+    # one traced block of 3 calls, the 2 traced warm-up calls, and the "all in" runs
+    assert out["traced_calls"] > 3 + 2 and out["stored"] == out["traced_calls"]
+    assert isinstance(out["overhead_all_in_us"], float)  # a difference: may be below zero
     assert out["off_us"] > 0 and out["on_us"] > 0 and out["wrapper_us"] == out["wrapper_us"]
