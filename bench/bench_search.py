@@ -50,6 +50,7 @@ from _harness import (
     resolve_mlflow_python,
     write_json,
 )
+from bench_core import LLMS, TEAMS  # the same vocabulary as the core benchmark's versions
 
 GOAL = 20.0
 SEED_VERSION = 3  # bump when the seeded data changes: cached stores are rebuilt
@@ -60,19 +61,6 @@ VERSIONS_EXP = "bench-search-versions"
 TRACES_EXP = "bench-search-traces"
 PAGE = 100
 BASE_MS = 1_700_000_000_000  # copy i was created at BASE_MS + 10 * i
-LLMS = (
-    "gpt-4",
-    "gpt-4o",
-    "gpt-4o-mini",
-    "claude-3",
-    "claude-3.5",
-    "llama-3",
-    "mistral",
-    "gemini",
-    "o1",
-    "o3",
-)
-TEAMS = ("search", "chat", "rag", "agents", "eval", "infra", "ads", "support", "growth", "ml")
 
 
 def mix(i: int, salt: int) -> int:
