@@ -8,7 +8,7 @@ import dataclasses
 
 import sqlalchemy as sa
 
-from genver.entities import Feedback
+from genver.entities import Feedback, TraceData
 from genver.store.sql import migrate
 from genver.store.sql.engine import create_engine
 from genver.store.sql.store import SqlStore
@@ -27,7 +27,8 @@ def _build_0005(uri: str) -> tuple[str, str]:
         migrate.upgrade(engine, "0005")
         store = SqlStore(engine, upgrade=False)
         exp = store.create_experiment("legacy")
-        trace = make_trace(experiment_id=exp)
+        # Without spans: today's span rows have a column 0005 lacks (0012's payload).
+        trace = dataclasses.replace(make_trace(experiment_id=exp), data=TraceData([]))
         store.log_traces([trace])
         tid, aid = trace.info.trace_id, new_assessment_id()
         with engine.begin() as conn:

@@ -122,6 +122,8 @@ class TableCopy:
                 out[i] = bool(v)
             elif kind == "metric":
                 out[i] = float(v)  # SQLite's 'NaN' text
+            elif kind == "bytes":
+                out[i] = bytes(v)  # a driver's memoryview
             elif not isinstance(v, str):  # json: a driver that decoded it
                 out[i] = json.dumps(v)
         return tuple(out)
@@ -173,6 +175,8 @@ def _kind(type_: sa.types.TypeEngine[Any]) -> str | None:
         return "json"
     if isinstance(type_, (sa.Integer, sa.String)):  # BigInteger and Text are subclasses
         return ""
+    if isinstance(type_, sa.LargeBinary):
+        return "bytes"
     return None
 
 
@@ -197,6 +201,6 @@ def _zero_floats(row: Row, at: Sequence[int]) -> Row:
 
 def row_hash(row: Row) -> int:
     """A row's 128-bit hash: BLAKE2b of its ``repr``. Rows hold portable values (text,
-    integers, floats, booleans, None), so the same row reads the same from either database, and
+    integers, floats, booleans, bytes, None), so the same row reads the same from either database, and
     ``repr`` keeps fields apart: ``('ab', 'c')`` and ``('a', 'bc')`` differ."""
     return int.from_bytes(hashlib.blake2b(repr(row).encode(), digest_size=16).digest(), "big")

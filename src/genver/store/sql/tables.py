@@ -316,9 +316,14 @@ spans = sa.Table(
     sa.Column("outputs", sa.Text),
     sa.Column("attributes", sa.JSON),
     sa.Column("events", sa.Text),
-    # (x, trace_id): a span filter is a correlated EXISTS, fully matched by either index.
-    sa.Index("ix_spans_name", "name", "trace_id"),
-    sa.Index("ix_spans_type", "span_type", "trace_id"),
+    # Revision 0012: inputs, outputs and events deflated together where that pays (trace_rows);
+    # those three columns are then NULL.
+    sa.Column("payload", sa.LargeBinary),
+    # A span filter is a correlated EXISTS: probed through the primary key per trace, or from
+    # these for a rare name or type. One column each (revision 0012; (x, trace_id) before), so
+    # PostgreSQL's B-tree deduplication keeps them at a few bytes a span.
+    sa.Index("ix_spans_name", "name"),
+    sa.Index("ix_spans_type", "span_type"),
 )
 
 # Revision 0005: assessments on traces and evaluation datasets. Assessment values and metadata,

@@ -9,7 +9,7 @@ statistics read the columns copied onto ``traces``, so neither index was ever sc
 metadata values and a tag that are mostly the same few strings (the schema version, the user,
 the source, the run), and a hash index keeps equal values in one bucket whose overflow pages an
 insert walks to the end: at 500,000 traces that was ~500 page reads per row, 1.6 billion buffer
-hits, most of what ingest cost (``bench/bench_trace_scale.py``).
+hits, most of what ingest cost (``bench/bench_scale.py``).
 
 Revision ID: 0011
 Revises: 0010

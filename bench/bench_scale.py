@@ -3,9 +3,9 @@
 read latencies measured at checkpoints while one store is loaded to N traces. genver only; a
 script, not a test.
 
-    .venv/bin/python bench/bench_trace_scale.py --postgres postgresql://postgres@127.0.0.1:5432/test
-    .venv/bin/python bench/bench_trace_scale.py --postgres ... --traces 1000000 --every 100000
-    .venv/bin/python bench/bench_trace_scale.py --quick            # SQLite, 20,000 traces, a smoke run
+    .venv/bin/python bench/bench_scale.py --postgres postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python bench/bench_scale.py --postgres ... --traces 1000000 --every 100000
+    .venv/bin/python bench/bench_scale.py --quick            # SQLite, 20,000 traces, a smoke run
 
 The store is new (a throwaway PostgreSQL database next to the one named, dropped at the end
 unless ``--keep``; or a SQLite file in a temp folder). Traces are ``bench_trace_store``'s: 6 spans
