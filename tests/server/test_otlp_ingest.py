@@ -462,3 +462,35 @@ def test_no_otlp_body_is_a_server_error(
     else:
         r = client.post("/v1/traces", content=raw, headers=PB)
     assert r.status_code in (200, 400), (r.status_code, r.content[:300])
+
+
+def test_a_found_version_link_is_trusted_for_link_ttl_a_missing_one_never(
+    client: TestClient, sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Links are looked up once per ``LINK_TTL`` (each look-up cost as much as storing the
+    trace): an alias moved is seen when it expires; a version created after a refusal at once."""
+    from genver.server.otlp import ingest
+
+    clock = [1000.0]
+    monkeypatch.setattr(ingest.time, "monotonic", lambda: clock[0])
+    v1 = sql_store.create_logged_model(experiment_id="0", name="agent").model_id
+    v2 = sql_store.create_logged_model(experiment_id="0", name="agent-next").model_id
+    sql_store.set_logged_model_alias(v1, "production")
+    traces = iter(f"{i:032x}" for i in range(1, 100))
+
+    def send(ref: str) -> tuple[str | None, int]:
+        trace = next(traces)
+        body = request(pb_span(ROOT, trace=trace, **{"genver.model_id": ref}))
+        partial = response(client.post("/v1/traces", content=body, headers=PB)).partial_success
+        stored = sql_store.search_traces(experiment_ids=["0"], filter_string=f"trace_id = 'tr-{trace}'")
+        return (stored[0].info.model_id if stored else None), partial.rejected_spans
+
+    assert send("@production") == (v1, 0)
+    sql_store.set_logged_model_alias(v2, "production")
+    clock[0] += ingest.LINK_TTL - 1
+    assert send("@production") == (v1, 0)  # still trusted
+    clock[0] += 2
+    assert send("@production") == (v2, 0)  # expired: looked up again
+    assert send("agent-v9") == (None, 1)
+    v9 = sql_store.create_logged_model(experiment_id="0", name="agent-v9").model_id
+    assert send("agent-v9") == (v9, 0)  # a refusal is not remembered

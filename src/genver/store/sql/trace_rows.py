@@ -176,6 +176,12 @@ class TraceRows:
         self.tags: list[tuple[str, str, str]] = []
         self.spans: list[tuple[Any, ...]] = []
 
+    def extend(self, other: TraceRows) -> None:
+        self.traces += other.traces
+        self.metadata += other.metadata
+        self.tags += other.tags
+        self.spans += other.spans
+
     def add(self, trace_id: str, exp_int: int, trace: Trace) -> None:
         info = trace.info
         where = f"trace {trace_id!r}"
