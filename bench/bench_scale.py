@@ -6,13 +6,23 @@ script, not a test.
     .venv/bin/python bench/bench_scale.py --postgres postgresql://postgres@127.0.0.1:5432/test
     .venv/bin/python bench/bench_scale.py --postgres ... --traces 1000000 --every 100000
     .venv/bin/python bench/bench_scale.py --quick            # SQLite, 20,000 traces, a smoke run
+    .venv/bin/python bench/bench_scale.py --via server --postgres ... --traces 5000000 --every 250000
+    .venv/bin/python bench/bench_scale.py --plot-only defaults=a.json tuned=b.json --plot scale.png
 
 The store is new (a throwaway PostgreSQL database next to the one named, dropped at the end
 unless ``--keep``; or a SQLite file in a temp folder). Traces are ``bench_trace_store``'s: 6 spans
 (a root and five children), six metadata keys, a tag, token usage and cost, 5 % errors; here
 spread over 1,000 versions and over 30 days of request times (the newest last, as production
-traffic arrives). They are written with ``SqlStore.log_traces`` in batches of 1,000; building a
-batch is not timed, writing it is.
+traffic arrives). Trace ids are time-ordered, as genver makes them (``--trace-ids random`` for
+other SDKs' ids); ``--payload prose`` replaces the inputs and outputs (mostly one repeated letter)
+with prose of the same length, which compresses like English.
+
+- ``--via store`` (default): written with ``SqlStore.log_traces`` in batches of 1,000; building a
+  batch is not timed, writing it is.
+- ``--via server``: two ``genver server`` replicas on the store, loaded by two client processes
+  that alternate OTLP/HTTP protobuf requests and genver's REST client, 100 traces a request
+  (``_scale_server.py``). The rate is wall time with the clients running on the same cores; the
+  CPU they used is reported beside it ("client cores").
 
 At each checkpoint (every ``--every`` traces):
 
@@ -25,7 +35,9 @@ At each checkpoint (every ``--every`` traces):
   p50/p95 over 5 calls.
 
 The goals the issue sets (at 1 million traces and beyond): search p95 ≤ 50 ms, one version's
-day ≤ 200 ms, every version ≤ 1 s, the last segment's ingest within 80 % of the first.
+day ≤ 200 ms, every version ≤ 1 s, ingest ≥ 20,000 spans/s through the server with the last
+segment within 80 % of the first. ``--plot`` draws ingest and p95 latencies against N (PNG,
+matplotlib: ``pip install -e ".[bench]"``); the run fails unless every trace was stored.
 """
 
 from __future__ import annotations
@@ -42,6 +54,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+import _scale_server as server
 import bench_trace_store as ts
 from _harness import fmt, print_table
 from genver.store.sql.store import SqlStore
@@ -58,18 +71,61 @@ def time_ordered_id(when_ms: int, rnd: random.Random) -> str:
     return f"tr-{(when_ms << 80) | rnd.getrandbits(80):032x}"
 
 
-def batch(start: int, n: int, total: int, ids: str = "random") -> list[Any]:
+def batch(
+    start: int, n: int, total: int, ids: str = "time", versions: list[str] = VERSIONS, payload: str = "repeat"
+) -> list[Any]:
     """Traces ``start``..``start + n`` of ``total``, request times spread over ``SPAN_DAYS``;
-    ``ids`` is ``random`` (OpenTelemetry's default) or ``time`` (time-ordered)."""
+    ``ids`` is ``time`` (time-ordered, as genver makes them) or ``random`` (as most SDKs do);
+    ``payload`` is ``repeat`` (``bench_trace_store``'s inputs and outputs, mostly one repeated
+    letter) or ``prose`` (words drawn from a 200-word vocabulary: compresses like English)."""
     step = SPAN_DAYS * DAY_MS // max(total, 1)
     rnd = random.Random(start)
     out = []
     for i in range(start, start + n):
         when = ts.T0 + i * step
         tid = time_ordered_id(when, rnd) if ids == "time" else None
-        trace = ts.make_trace(i, rnd, request_time=when, model_id=VERSIONS[i % len(VERSIONS)], trace_id=tid)
+        trace = ts.make_trace(i, rnd, request_time=when, model_id=versions[i % len(versions)], trace_id=tid)
+        if payload == "prose":
+            trace = with_prose(trace, random.Random(i))
         out.append(trace)
     return out
+
+
+_VOCABULARY = (
+    "the of and to in is you that it he was for on are as with his they at be this have from or one "
+    "had by word but not what all were we when your can said there use an each which she do how their "
+    "if will up other about out many then them these so some her would make like him into time has "
+    "look two more write go see number no way could people my than first water been call who oil its "
+    "now find long down day did get come made may part refund policy order account model answer cites "
+    "passage request issued within days customer support agent tool search result context question "
+    "price plan upgrade invoice billing error retry timeout latency token cost version prompt review "
+    "summary document page section table chart figure source link user session trace span evaluation "
+    "score judge correct relevant grounded safe helpful concise detailed"
+)
+_WORDS = _VOCABULARY.split()
+
+
+def with_prose(trace: Any, rnd: random.Random) -> Any:
+    """``trace`` with each span's inputs and outputs replaced by prose of the same length."""
+    import dataclasses
+
+    def prose(chars: int) -> str:
+        words: list[str] = []
+        size = 0
+        while size < chars:
+            words.append(rnd.choice(_WORDS))
+            size += len(words[-1]) + 1
+        return " ".join(words)
+
+    spans = [
+        dataclasses.replace(
+            s,
+            inputs={"question": prose(170), "k": s.inputs["k"]},
+            outputs={"answer": prose(200), "score": 0.5},
+        )
+        for s in trace.data.spans
+    ]
+    return dataclasses.replace(trace, data=dataclasses.replace(trace.data, spans=spans))
 
 
 def timed(call: Callable[[], object], repeat: int) -> tuple[float, float]:
@@ -99,10 +155,12 @@ def sizes(store: SqlStore, path: str | None) -> dict[str, float]:
     return {k: float(v or 0) for k, v in zip(keys, row, strict=True)}
 
 
-def checkpoint(store: SqlStore, loaded: int, total: int, rnd: random.Random) -> dict[str, Any]:
+def checkpoint(
+    store: SqlStore, loaded: int, total: int, rnd: random.Random, all_versions: list[str] = VERSIONS
+) -> dict[str, Any]:
     step = SPAN_DAYS * DAY_MS // max(total, 1)
     newest = ts.T0 + (loaded - 1) * step
-    versions = rnd.sample(VERSIONS, 20)
+    versions = rnd.sample(all_versions, 20)
     it = iter(versions * 2)
 
     def search() -> object:
@@ -145,49 +203,82 @@ def drop_databases(postgres: str | None, names: list[str]) -> None:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def main(argv: list[str] | None = None) -> None:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--postgres", help="a PostgreSQL URI: a throwaway database is created next to it")
     p.add_argument("--traces", type=int, default=300_000, help="traces to load (default 300,000)")
     p.add_argument("--every", type=int, default=50_000, help="traces between checkpoints")
     p.add_argument("--quick", action="store_true", help="20,000 traces, checkpoints every 5,000")
     p.add_argument(
+        "--via",
+        choices=["store", "server"],
+        default="store",
+        help="write with SqlStore.log_traces (default), or through genver server replicas (OTLP and REST)",
+    )
+    p.add_argument("--replicas", type=int, default=2, help="--via server: genver server processes (2)")
+    p.add_argument("--clients", type=int, default=2, help="--via server: client processes (2)")
+    p.add_argument(
         "--trace-ids",
         choices=["random", "time"],
-        default="random",
-        help="random ids (OpenTelemetry's default) or time-ordered ones (48-bit ms prefix)",
+        default="time",
+        help="time-ordered ids (48-bit ms prefix, genver's own; the default) or random ones (as other SDKs make)",
+    )
+    p.add_argument(
+        "--payload",
+        choices=["repeat", "prose"],
+        default="repeat",
+        help="span inputs/outputs: the benchmark's (a repeated letter) or prose of the same length",
     )
     p.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     p.add_argument("--json", metavar="PATH", help="write the checkpoints as JSON")
+    p.add_argument("--plot", metavar="PNG", help="plot ingest and latencies against N (needs matplotlib)")
+    p.add_argument(
+        "--plot-only",
+        nargs="+",
+        metavar="LABEL=JSON",
+        help="no run: plot earlier --json outputs, one series each, into --plot",
+    )
     args = p.parse_args(argv)
-    total, every = (20_000, 5_000) if args.quick else (args.traces, args.every)
-    rnd = random.Random(7)
+    if args.quick:
+        args.traces, args.every = 20_000, 5_000
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = parse_args(argv)
+    if args.plot_only:
+        series = {}
+        for item in args.plot_only:
+            label, _, path = item.rpartition("=")
+            with open(path) as f:
+                series[label or path] = json.load(f)
+        plot(series, args.plot or "bench_scale.png")
+        return
+    total, every = args.traces, args.every
     rows: list[dict[str, Any]] = []
     began = time.time()
     load_before = os.getloadavg()[0]
     with fresh_store(args.postgres, args.keep) as (store, path):
         print(
-            f"store: {store.engine.url.render_as_string(hide_password=True)}; {total:,} traces, 6 spans each"
+            f"store: {store.engine.url.render_as_string(hide_password=True)}; {total:,} traces, 6 spans "
+            f"each, via {args.via}"
         )
-        loaded, segment_s, segment_n = 0, 0.0, 0
-        while loaded < total:
-            n = min(BATCH, total - loaded)
-            traces = batch(loaded, n, total, args.trace_ids)
-            start = time.perf_counter()
-            store.log_traces(traces)
-            segment_s += time.perf_counter() - start
-            loaded += n
-            segment_n += n
-            if loaded % every == 0 or loaded == total:
+        with loader(args, store) as load:
+            loaded = 0
+            while loaded < total:
+                n = min(every, total - loaded)
+                segment = load(loaded, n, total)
+                loaded += n
                 if args.postgres:
                     with store.engine.connect() as conn:  # what autovacuum would have done by now
                         conn.execution_options(isolation_level="AUTOCOMMIT").exec_driver_sql("ANALYZE")
                 row = {
                     "traces": loaded,
-                    "traces_per_s": segment_n / segment_s,
-                    "spans_per_s": 6 * segment_n / segment_s,
+                    "traces_per_s": n / segment["wall_s"],
+                    "spans_per_s": 6 * n / segment["wall_s"],
+                    **segment,
                     **sizes(store, path),
-                    **checkpoint(store, loaded, total, rnd),
+                    **checkpoint(store, loaded, total, random.Random(loaded), load.versions),  # type: ignore[attr-defined]
                     "load": os.getloadavg()[0],
                 }
                 rows.append(row)
@@ -197,41 +288,121 @@ def main(argv: list[str] | None = None) -> None:
                     f"{row['stats_all_day'][1]:.0f} ms",
                     flush=True,
                 )
-                segment_s, segment_n = 0.0, 0
-    per_span = "spans_total" if args.postgres else "file_bytes"
-    table = [
-        [
-            f"{r['traces']:,}",
-            fmt(r["traces_per_s"]),
-            fmt(r["spans_per_s"]),
-            fmt(r[per_span] / (6 * r["traces"])),
-            *(f"{r[k][0]:.1f} / {r[k][1]:.1f}" for k in ("search", "stats_one_day", "stats_all_day")),
-            f"{r['load']:.1f}",
-        ]
-        for r in rows
-    ]
-    print()
-    print_table(
-        [
-            [
-                "traces",
-                "traces/s",
-                "spans/s",
-                "bytes/span" if args.postgres else "file bytes/span",
-                "search p50/p95 ms",
-                "stats 1 version, day",
-                "stats all, day",
-                "load",
-            ],
-            *table,
-        ]
-    )
-    first, last = rows[0]["traces_per_s"], rows[-1]["traces_per_s"]
-    print(f"last segment's ingest / first: {last / first:.0%} (goal >= 80%)")
+        stored = count_traces(store)
+    report(args, rows, stored, total)
     print(f"total {time.time() - began:,.0f} s; load average {load_before:.1f} before")
     if args.json:
         with open(args.json, "w") as f:
             json.dump(rows, f, indent=1)
+    if args.plot:
+        plot({args.via: rows}, args.plot)
+
+
+def count_traces(store: SqlStore) -> int:
+    with store.engine.connect() as conn:
+        return int(conn.exec_driver_sql("SELECT count(*) FROM traces").scalar_one())
+
+
+@contextlib.contextmanager
+def loader(
+    args: argparse.Namespace, store: SqlStore
+) -> Iterator[Callable[[int, int, int], dict[str, float]]]:
+    """A function loading ``n`` traces from ``first`` on: (wall s, and what else it measured)."""
+    if args.via == "store":
+
+        def load(first: int, n: int, total: int) -> dict[str, float]:
+            spent = 0.0
+            for start in range(first, first + n, BATCH):
+                traces = batch(
+                    start, min(BATCH, first + n - start), total, args.trace_ids, VERSIONS, args.payload
+                )
+                began = time.perf_counter()
+                store.log_traces(traces)
+                spent += time.perf_counter() - began
+            return {"wall_s": spent}
+
+        load.versions = VERSIONS  # type: ignore[attr-defined]
+        yield load
+        return
+
+    import multiprocessing
+    import tempfile
+
+    if args.payload != "repeat" or args.every % server.REQUEST:
+        raise SystemExit(
+            f"--via server sends the benchmark's payloads, --every a multiple of {server.REQUEST}"
+        )
+    versions = [
+        store.create_logged_model(experiment_id="0", name=f"app-{i}").model_id for i in range(len(VERSIONS))
+    ]
+    uri = store.engine.url.render_as_string(hide_password=False)
+    with tempfile.TemporaryDirectory() as tmp, server.replicas(uri, args.replicas, tmp) as urls:
+        print(f"replicas: {', '.join(urls)}; {args.clients} client processes", flush=True)
+        with multiprocessing.get_context("fork").Pool(args.clients) as pool:
+
+            def through(first: int, n: int, total: int) -> dict[str, float]:
+                return server.load_segment(pool, first, n, total, args.trace_ids, urls, versions)
+
+            through.versions = versions  # type: ignore[attr-defined]
+            yield through
+
+
+def report(args: argparse.Namespace, rows: list[dict[str, Any]], stored: int, total: int) -> None:
+    per_span = "spans_total" if args.postgres else "file_bytes"
+    head = ["traces", "traces/s", "spans/s", "bytes/span" if args.postgres else "file bytes/span"]
+    head += ["search p50/p95 ms", "stats 1 version, day", "stats all, day", "load"]
+    if args.via == "server":
+        head.insert(3, "client cores")
+    table = []
+    for r in rows:
+        line = [
+            f"{r['traces']:,}",
+            fmt(r["traces_per_s"]),
+            fmt(r["spans_per_s"]),
+            fmt(r[per_span] / (6 * r["traces"])),
+        ]
+        line += [f"{r[k][0]:.1f} / {r[k][1]:.1f}" for k in ("search", "stats_one_day", "stats_all_day")]
+        line.append(f"{r['load']:.1f}")
+        if args.via == "server":
+            line.insert(3, f"{r['client_cpu_s'] / r['wall_s']:.2f}")
+        table.append(line)
+    print()
+    print_table([head, *table])
+    first, last = rows[0]["traces_per_s"], rows[-1]["traces_per_s"]
+    print(f"last segment's ingest / first: {last / first:.0%} (goal >= 80%)")
+    print(f"traces stored: {stored:,} of {total:,}")
+    if stored != total:
+        raise SystemExit(f"{total - stored:,} traces were not stored")
+
+
+def plot(series: dict[str, list[dict[str, Any]]], path: str) -> None:
+    """Ingest rate and p95 latencies against N, one line per series, into a PNG."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print("no plot: matplotlib is not installed (pip install matplotlib)")
+        return
+    fig, (ingest, latency) = plt.subplots(1, 2, figsize=(12, 4.5))
+    for label, rows in series.items():
+        n = [r["traces"] for r in rows]
+        ingest.plot(n, [r["spans_per_s"] for r in rows], marker="o", label=label)
+        for key, name in (
+            ("search", "search_traces p95"),
+            ("stats_one_day", "stats 1 version"),
+            ("stats_all_day", "stats all"),
+        ):
+            latency.plot(n, [r[key][1] for r in rows], marker=".", label=f"{label}: {name}")
+    ingest.set(title="Ingest rate per segment", xlabel="traces stored", ylabel="spans/s", ylim=(0, None))
+    latency.set(title="p95 latency", xlabel="traces stored", ylabel="ms", yscale="log")
+    for ax in (ingest, latency):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    print(f"plot: {path}")
 
 
 if __name__ == "__main__":
