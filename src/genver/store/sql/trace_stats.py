@@ -67,6 +67,11 @@ def compute_stats(
         # ``column + 0`` keeps SQLite's planner (no statistics) from choosing
         # ix_traces_experiment_time or ix_traces_model_time and reading every wide row.
         exp_col, time_col = exp_col + 0, time_col + 0
+    if postgres and experiment_ids is None and (start_time is not None or end_time is not None):
+        # Every experiment by name: a time window is then one range of ix_traces_experiment_time
+        # (which carries what statistics read) per experiment, where without it PostgreSQL read
+        # the whole table (no index leads with the time).
+        experiment_ids = list(conn.execute(sa.select(t.experiments.c.experiment_id)).scalars())
     conds: list[sa.ColumnElement[bool]] = []
     if experiment_ids is not None:
         conds.append(exp_col.in_(experiment_ids))
