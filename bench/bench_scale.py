@@ -282,6 +282,9 @@ def main(argv: list[str] | None = None) -> None:
                     "load": os.getloadavg()[0],
                 }
                 rows.append(row)
+                if args.json:  # after each checkpoint: a run stopped early keeps what it measured
+                    with open(args.json, "w") as f:
+                        json.dump(rows, f, indent=1)
                 print(
                     f"{loaded:>10,} traces: {row['traces_per_s']:,.0f} traces/s, "
                     f"search p95 {row['search'][1]:.1f} ms, stats one/all {row['stats_one_day'][1]:.0f}/"
@@ -291,9 +294,6 @@ def main(argv: list[str] | None = None) -> None:
         stored = count_traces(store)
     report(args, rows, stored, total)
     print(f"total {time.time() - began:,.0f} s; load average {load_before:.1f} before")
-    if args.json:
-        with open(args.json, "w") as f:
-            json.dump(rows, f, indent=1)
     if args.plot:
         plot({args.via: rows}, args.plot)
 
