@@ -118,10 +118,15 @@ class TracesMixin(SqlBase):
             experiments.setdefault(exp_int, trace_id)
             rows.add(trace_id, exp_int, trace)
         ids = list(batch)
+        locks = ["trace:" + trace_id for trace_id in sorted(ids)]  # one order: no deadlock
         insert = _driver_inserts(self.engine.dialect)
 
         def write(conn: Connection) -> None:
             _require_experiments(conn, experiments)
+            # PostgreSQL: writers of the same ids (log_traces and merge_traces alike) take turns,
+            # so the look-up of stored copies and the replace cannot interleave (four writers
+            # racing on one batch failed a retry otherwise). One statement per batch.
+            self._lock_all(conn, locks)
             _replace(conn, insert, _existing_ids(conn, ids), rows)
 
         try:
