@@ -274,6 +274,8 @@ traces = sa.Table(
     sa.Column("cost", sa.Float),
     # PostgreSQL (revision 0013): it also carries what statistics read, so statistics over a
     # time window for every version read that window's index entries, not the whole table.
+    # Revision 0013 also gives PostgreSQL (only) ix_traces_time_brin, a BRIN index on
+    # request_time, which its planner prefers for such windows with the default costs.
     sa.Index(
         "ix_traces_experiment_time",
         "experiment_id",

@@ -5,9 +5,14 @@ that starts with the time: PostgreSQL read the whole traces table (a parallel se
 and kept the window's rows. At 1.8 million traces that was 0.56 s for a day of 167,000 traces,
 and it grows with the store, not with the window (``bench/bench_scale.py``).
 ``ix_traces_experiment_time`` now ``INCLUDE``s the version, duration, state, tokens and cost, so
-the window is an index-only range scan. One version's statistics still read
-``ix_traces_model_duration``. SQLite is unchanged (no ``INCLUDE``; its statistics read the
-duration index).
+the window can be an index-only range scan. And ``ix_traces_time_brin``, a BRIN index on
+``request_time`` (a few kB: traces arrive in time order, so each 128-page block range holds a
+narrow span of times): with PostgreSQL's default costs the planner still preferred a sequential
+scan to the B-tree for a window of a few percent of the table (4 million traces: 0.75 s, of
+which 0.33 s reading the table), and with the BRIN index it reads only the window's blocks (the
+same call 0.41 s, 68 ms of it reading). One version's statistics still read
+``ix_traces_model_duration``. SQLite is unchanged (no ``INCLUDE`` or BRIN; its statistics read
+the duration index).
 
 Revision ID: 0013
 Revises: 0012
@@ -44,6 +49,7 @@ def upgrade() -> None:
         ["experiment_id", "request_time"],
         postgresql_include=list(STATS_COLUMNS),
     )
+    op.create_index("ix_traces_time_brin", "traces", ["request_time"], postgresql_using="brin")
 
 
 def downgrade() -> None:
