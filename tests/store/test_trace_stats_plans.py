@@ -79,3 +79,17 @@ def test_a_day_of_every_version_is_an_index_only_range_scan(
         assert sum(s.error_count for s in stats) == sum(t.info.state is TraceState.ERROR for t in in_day)
     finally:
         store.close()
+
+
+def test_the_brin_index_summarizes_itself(pg_uri: str) -> None:
+    """An unsummarized BRIN range matches every window: autovacuum must summarize new ranges."""
+    SqlStore(pg_uri).close()
+    engine = sa.create_engine(pg_uri.replace("postgresql://", "postgresql+psycopg://", 1))
+    try:
+        with engine.connect() as conn:
+            options = conn.exec_driver_sql(
+                "SELECT c.reloptions FROM pg_class c WHERE c.relname = 'ix_traces_time_brin'"
+            ).scalar_one()
+        assert "autosummarize=on" in options
+    finally:
+        engine.dispose()

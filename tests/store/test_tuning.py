@@ -23,6 +23,7 @@ TUNED = {
     "maintenance_work_mem": ("1048576", "kB"),
     "max_wal_size": ("8192", "MB"),
     "random_page_cost": ("1.1", None),
+    "autovacuum": ("on", None),
 }
 
 
@@ -34,6 +35,12 @@ def test_the_defaults_are_each_named_with_their_value_and_what_to_set() -> None:
     assert advice["max_wal_size"].current == "1GB"
     assert advice["random_page_cost"].current == "4" and "1.1" in advice["random_page_cost"].recommended
     assert str(advice["shared_buffers"]).startswith("shared_buffers = 128MB (set at least 1GB")
+
+
+def test_autovacuum_off_is_named_with_what_it_keeps_up_to_date() -> None:
+    (advice,) = advise({**TUNED, "autovacuum": ("off", None)})
+    assert str(advice).startswith("autovacuum = off (set on")
+    assert "BRIN" in advice.why and "visibility map" in advice.why
 
 
 def test_a_tuned_server_gets_no_advice() -> None:
@@ -48,6 +55,8 @@ def test_a_tuned_server_gets_no_advice() -> None:
         ("random_page_cost", "2", None, False),
         ("random_page_cost", "2.5", None, True),
         ("work_mem", "not a number", "kB", False),  # nothing to compare: no advice, no error
+        ("autovacuum", "off", None, True),  # this machine's shared cluster runs so: BRIN went stale
+        ("autovacuum", "on", None, False),
     ],
 )
 def test_thresholds(setting: str, value: str, unit: str | None, flagged: bool) -> None:

@@ -80,7 +80,17 @@ _RULES = (
         "1.1 on SSD or cloud storage",
         "the planner otherwise prefers scanning whole tables to using their indexes",
     ),
+    _Rule(
+        "autovacuum",
+        1,
+        None,
+        "on (PostgreSQL's default)",
+        "nothing else keeps the planner's statistics, the visibility map that index-only scans "
+        "need and the BRIN summary of trace times up to date as traces arrive",
+    ),
 )
+#: Boolean settings as ``pg_settings`` reports them.
+_SWITCHES = {"on": "1", "off": "0"}
 
 #: ``pg_settings.unit`` as bytes (memory settings are reported in these units).
 _UNITS = {"B": 1, "kB": _KB, "8kB": 8 * _KB, "16kB": 16 * _KB, "MB": _MB, "GB": _GB}
@@ -108,7 +118,7 @@ def advise(settings: Mapping[str, tuple[str, str | None]]) -> list[Advice]:
             continue
         setting, unit = settings[rule.setting]
         try:
-            number = float(setting) * _UNITS.get(unit or "", 1)
+            number = float(_SWITCHES.get(setting, setting)) * _UNITS.get(unit or "", 1)
         except ValueError:  # not a number: nothing to compare
             continue
         low = rule.minimum is not None and number < rule.minimum

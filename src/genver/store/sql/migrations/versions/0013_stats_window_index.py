@@ -49,7 +49,15 @@ def upgrade() -> None:
         ["experiment_id", "request_time"],
         postgresql_include=list(STATS_COLUMNS),
     )
-    op.create_index("ix_traces_time_brin", "traces", ["request_time"], postgresql_using="brin")
+    # autosummarize: autovacuum summarizes each block range as inserts fill it; an unsummarized
+    # range matches every search, so without it the index stops helping until the next vacuum.
+    op.create_index(
+        "ix_traces_time_brin",
+        "traces",
+        ["request_time"],
+        postgresql_using="brin",
+        postgresql_with={"autosummarize": "on"},
+    )
 
 
 def downgrade() -> None:
