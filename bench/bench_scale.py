@@ -387,21 +387,23 @@ def plot(series: dict[str, list[dict[str, Any]]], path: str) -> None:
     except ImportError:
         print("no plot: matplotlib is not installed (pip install matplotlib)")
         return
-    fig, (ingest, latency) = plt.subplots(1, 2, figsize=(12, 4.5))
-    for label, rows in series.items():
-        n = [r["traces"] for r in rows]
-        ingest.plot(n, [r["spans_per_s"] for r in rows], marker="o", label=label)
-        for key, name in (
-            ("search", "search_traces p95"),
-            ("stats_one_day", "stats 1 version"),
-            ("stats_all_day", "stats all"),
-        ):
-            latency.plot(n, [r[key][1] for r in rows], marker=".", label=f"{label}: {name}")
+    fig, (ingest, latency) = plt.subplots(1, 2, figsize=(13, 6))
+    metrics = (("search", "search_traces", "-"), ("stats_one_day", "stats 1 version", ":"))
+    metrics += (("stats_all_day", "stats all", "--"),)
+    for i, (label, rows) in enumerate(series.items()):
+        n, color = [r["traces"] for r in rows], f"C{i}"  # one colour per run, a line style per figure
+        ingest.plot(n, [r["spans_per_s"] for r in rows], marker="o", color=color, label=label)
+        for key, name, style in metrics:
+            latency.plot(
+                n, [r[key][1] for r in rows], style, marker=".", color=color, label=f"{label}: {name}"
+            )
     ingest.set(title="Ingest rate per segment", xlabel="traces stored", ylabel="spans/s", ylim=(0, None))
-    latency.set(title="p95 latency", xlabel="traces stored", ylabel="ms", yscale="log")
+    latency.set(title="p95 latency (search -, one version :, all versions --)", xlabel="traces stored")
+    latency.set(ylabel="ms", yscale="log")
     for ax in (ingest, latency):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        ax.ticklabel_format(axis="x", style="plain")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.14), ncol=2)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     print(f"plot: {path}")
