@@ -6,6 +6,7 @@ and the server's own lookups stay quiet."""
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 
@@ -54,6 +55,7 @@ def test_compare_and_the_cli_lookup_say_it_too(caplog: pytest.LogCaptureFixture)
 def test_unique_names_ids_and_server_lookups_stay_quiet(caplog: pytest.LogCaptureFixture) -> None:
     one = genver.create_external_model(name="solo")
     genver.create_external_model(name="twin")
+    time.sleep(0.002)  # "the newest" is by creation time in ms: two in one ms tie (CI saw it)
     twin = genver.create_external_model(name="twin")
     caplog.set_level(logging.WARNING, logger="genver")
     client = GenverClient(tracking_uri=genver.get_tracking_uri())
