@@ -7,8 +7,8 @@ on them, so neither touches ``trace_metadata``. Rows are built and decoded in ``
 statistics live in ``trace_stats``.
 
 ``log_traces`` is the exporter's hot path: the batch is validated and serialized first, then one
-write transaction replaces any earlier copy of the same trace ids and inserts each table with one
-``executemany``. ``merge_traces`` (OTLP ingest) reads the stored copies in the same transaction,
+write transaction replaces any earlier copy of the same trace ids and inserts the rows
+(``trace_writes``: COPY on PostgreSQL, one ``executemany`` per table on SQLite). ``merge_traces`` (OTLP ingest) reads the stored copies in the same transaction,
 merges (``trace_merge``) and writes the result the same way; each trace id is locked first on
 PostgreSQL (SQLite's write lock already serializes writers), so replicas merging spans of one
 trace at the same time never lose each other's spans.
@@ -18,12 +18,12 @@ from __future__ import annotations
 
 import heapq
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import IntegrityError
 
 from genver.entities import PagedList, Span, SpanOutline, Trace, TraceOutline, TraceStats
 from genver.entities.trace import MODEL_ID_KEY, SOURCE_RUN_KEY
@@ -35,22 +35,28 @@ from genver.store.paging import check_max_results, decode_token, encode_token
 from genver.store.sql import tables as t
 from genver.store.sql.assessments import load_assessments
 from genver.store.sql.base import SqlBase, driver_rows
-from genver.store.sql.filters import Expr, compile_filter
+from genver.store.sql.filters import compile_filter
 from genver.store.sql.functions import in_json_list
 from genver.store.sql.trace_filters import COLUMNS, NOT_NULL, TARGET
 from genver.store.sql.trace_merge import merge_trace
 from genver.store.sql.trace_rows import (
     INFO_COLUMNS,
-    KV_INSERT,
     SPAN_COLUMNS,
-    SPAN_INSERT,
-    TRACE_INSERT,
     TraceRows,
     check_trace_id,
     span_from_row,
     trace_from_row,
 )
 from genver.store.sql.trace_stats import compute_stats, empty_stats
+from genver.store.sql.trace_writes import (
+    chunks,
+    delete_rows,
+    driver_inserts,
+    existing,
+    existing_ids,
+    replace_copies,
+    require_experiments,
+)
 from genver.trace_summary import SPAN_COST_KEY
 from genver.validation import check_int, check_key, check_tags
 
@@ -59,7 +65,6 @@ _M = t.trace_metadata
 _G = t.trace_tags
 _S = t.spans
 _E = t.experiments
-_CHUNK = 500  # ids per IN (...), far below SQLite's and PostgreSQL's parameter limits
 
 # A page's metadata, tags and spans: the ids as one JSON list (``in_json_list``), so each is one
 # statement whatever the page's size, read on the driver's cursor (``driver_rows``): SQLAlchemy's
@@ -119,15 +124,15 @@ class TracesMixin(SqlBase):
             rows.add(trace_id, exp_int, trace)
         ids = list(batch)
         locks = ["trace:" + trace_id for trace_id in sorted(ids)]  # one order: no deadlock
-        insert = _driver_inserts(self.engine.dialect)
+        insert = driver_inserts(self.engine.dialect)
 
         def write(conn: Connection) -> None:
-            _require_experiments(conn, experiments)
+            require_experiments(conn, experiments)
             # PostgreSQL: writers of the same ids (log_traces and merge_traces alike) take turns,
             # so the look-up of stored copies and the replace cannot interleave (four writers
             # racing on one batch failed a retry otherwise). One statement per batch.
             self._lock_all(conn, locks)
-            _replace(conn, insert, _existing_ids(conn, ids), rows)
+            replace_copies(conn, insert, existing_ids(conn, ids), rows)
 
         try:
             self._write(write)
@@ -147,15 +152,15 @@ class TracesMixin(SqlBase):
             checked[trace_id] = rows = TraceRows()
             rows.add(trace_id, exp_int, trace)
         ids = sorted(batch)  # locks taken in one order: two merging replicas never deadlock
-        insert = _driver_inserts(self.engine.dialect)
+        insert = driver_inserts(self.engine.dialect)
 
         def write(conn: Connection) -> None:
-            _require_experiments(conn, experiments)
+            require_experiments(conn, experiments)
             # PostgreSQL: one read-merge-write per trace id at a time
             self._lock_all(conn, ["trace:" + trace_id for trace_id in ids])
             stored = {
                 tr.info.trace_id: tr
-                for chunk in _chunks(ids)
+                for chunk in chunks(ids)
                 for tr in _load(
                     conn, sa.select(*INFO_COLUMNS).where(_T.c.trace_id.in_(chunk)), include_spans=True
                 )
@@ -168,7 +173,7 @@ class TracesMixin(SqlBase):
                 else:
                     trace = merge_trace(old, batch[trace_id])
                     rows.add(trace_id, self._experiment_int(trace.info.experiment_id), trace)
-            _replace(conn, insert, list(stored), rows)
+            replace_copies(conn, insert, list(stored), rows)
 
         try:
             self._write(write)
@@ -210,7 +215,7 @@ class TracesMixin(SqlBase):
             ):
                 raise NotFoundError(f"No experiment with id {str(experiment_id)!r}.")
             if trace_ids is not None:
-                found = _existing(conn, ids, _T.c.experiment_id == exp_int)
+                found = existing(conn, ids, _T.c.experiment_id == exp_int)
             else:  # older than or at the timestamp (as MLflow), oldest first
                 query = (
                     sa.select(_T.c.trace_id)
@@ -219,7 +224,7 @@ class TracesMixin(SqlBase):
                     .limit(max_traces)
                 )
                 found = list(conn.execute(query).scalars())
-            _delete(conn, found)
+            delete_rows(conn, found)
             return len(found)
 
         return self._write(delete)
@@ -286,7 +291,7 @@ class TracesMixin(SqlBase):
         def read(conn: Connection) -> list[Span]:
             _require_trace(conn, trace_id)
             found: dict[str, Span] = {}
-            for chunk in _chunks(wanted):
+            for chunk in chunks(wanted):
                 for r in conn.execute(_SOME_SPANS, {"trace_id": trace_id, "span_ids": chunk}).all():
                     found[r[1]] = span_from_row(r)
             return [found[i] for i in wanted if i in found]
@@ -413,145 +418,6 @@ def _pins_version_or_run(node: ast.Node | None) -> bool:
     return any(isinstance(c, ast.Comparison) and c.op == "=" and (c.kind, c.key) in _PINNING for c in items)
 
 
-def _replace(conn: Connection, insert: Mapping[str, str], existing: Sequence[str], rows: TraceRows) -> None:
-    # A trace stored again replaces its copy: its spans, metadata and tags are deleted and its
-    # row is upserted in place, so the assessments logged on it (a retried or re-spooled batch is
-    # the same trace) stay, and a concurrent log_assessments never finds it missing.
-    for chunk in _chunks(existing):
-        for table in (_S, _M, _G):
-            conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
-    # On the driver's cursor: SQLAlchemy's per-row parameter handling would cost more than the
-    # inserts themselves (the values are already plain str/int/float/None/bytes). On PostgreSQL
-    # the rows under a trace go by COPY: a trace's ~10 of them cost one buffered line each
-    # instead of an INSERT executed in the pipeline (the trace row itself is an upsert).
-    for table, table_rows in ((_T, rows.traces), (_M, rows.metadata), (_G, rows.tags), (_S, rows.spans)):
-        if not table_rows:
-            continue
-        copy = insert.get("COPY " + table.name)
-        if copy is None:
-            _driver(conn, insert[table.name], table_rows, many=True)
-        else:
-            _driver_copy(conn, copy, table_rows)
-
-
-def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
-    for i in range(0, len(ids), _CHUNK):
-        yield ids[i : i + _CHUNK]
-
-
-def _existing(conn: Connection, ids: Sequence[str], *conds: Expr) -> list[str]:
-    return [
-        tid
-        for chunk in _chunks(ids)
-        for tid in conn.execute(sa.select(_T.c.trace_id).where(_T.c.trace_id.in_(chunk), *conds)).scalars()
-    ]
-
-
-def _delete(conn: Connection, ids: Sequence[str]) -> None:
-    """Delete traces and their rows (assessments included), children first (SQLite does not
-    cascade by default)."""
-    for chunk in _chunks(ids):
-        for table in (t.assessments, _S, _M, _G, _T):
-            conn.execute(table.delete().where(table.c.trace_id.in_(chunk)))
-
-
-_INSERTS: dict[tuple[str, str], dict[str, str]] = {}
-
-
-def _driver_inserts(dialect: sa.Dialect) -> dict[str, str]:
-    """``INSERT`` statements in the driver's own parameter style, for the row tuples of
-    ``TraceRows``; span attributes arrive as JSON text (PostgreSQL casts them to ``json``).
-    Cached per dialect name and parameter style, not per dialect object, so stores that are
-    closed are not kept alive by the cache."""
-    key = (dialect.name, dialect.paramstyle)
-    cached = _INSERTS.get(key)
-    if cached is None:
-        cached = _INSERTS[key] = _build_inserts(dialect)
-    return cached
-
-
-def _build_inserts(dialect: sa.Dialect) -> dict[str, str]:
-    quote = dialect.identifier_preparer.quote
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    out = {}
-    for table, columns in ((_T, TRACE_INSERT), (_M, KV_INSERT), (_G, KV_INSERT), (_S, SPAN_INSERT)):
-        marks = [
-            f"CAST({mark} AS JSON)" if c == "attributes" and dialect.name == "postgresql" else mark
-            for c in columns
-        ]
-        names = ", ".join(quote(c) for c in columns)
-        out[table.name] = f"INSERT INTO {quote(table.name)} ({names}) VALUES ({', '.join(marks)})"
-    # A trace row is replaced in place (its assessments reference it); the same text on both.
-    update = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in TRACE_INSERT[1:])
-    out[_T.name] += f" ON CONFLICT ({quote('trace_id')}) DO UPDATE SET {update}"
-    if dialect.name == "postgresql":
-        for table, columns in ((_M, KV_INSERT), (_G, KV_INSERT), (_S, SPAN_INSERT)):
-            names = ", ".join(quote(c) for c in columns)
-            out["COPY " + table.name] = f"COPY {quote(table.name)} ({names}) FROM STDIN"
-    return out
-
-
-def _driver(conn: Connection, sql: str, args: Any, *, many: bool = False) -> list[Any]:
-    """``sql`` on the driver's cursor, in the connection's transaction: a batch of traces pays
-    a handful of statements, and SQLAlchemy's per-execution work was most of their cost. Driver
-    errors are raised as SQLAlchemy's (an ``IntegrityError`` is retried by ``log_traces``)."""
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.cursor()
-    try:
-        if many:
-            cursor.executemany(sql, args)
-            return []
-        cursor.execute(sql, args)
-        return list(cursor.fetchall())
-    except dbapi_error as e:
-        raise DBAPIError.instance(sql, args, e, dbapi_error) from e
-    finally:
-        cursor.close()
-
-
-def _driver_copy(conn: Connection, sql: str, rows: Sequence[tuple[Any, ...]]) -> None:
-    """PostgreSQL's ``COPY ... FROM STDIN`` of ``rows``, in the connection's transaction; errors
-    as ``_driver`` raises them (a duplicate key is an ``IntegrityError``, retried)."""
-    dbapi_error = conn.dialect.loaded_dbapi.Error
-    cursor = conn.connection.cursor()
-    try:
-        with cursor.copy(sql) as copy:
-            for row in rows:
-                copy.write_row(row)
-    except dbapi_error as e:
-        raise DBAPIError.instance(sql, None, e, dbapi_error) from e
-    finally:
-        cursor.close()
-
-
-def _in_sql(conn: Connection, head: str, count: int) -> str:
-    mark = "?" if conn.dialect.paramstyle == "qmark" else "%s"
-    return f"{head} IN ({', '.join([mark] * count)})"
-
-
-def _existing_ids(conn: Connection, ids: Sequence[str]) -> list[str]:
-    """``_existing`` on the driver's cursor: which of ``ids`` are stored (usually none)."""
-    out: list[str] = []
-    for chunk in _chunks(ids):
-        sql = _in_sql(conn, "SELECT trace_id FROM traces WHERE trace_id", len(chunk))
-        out.extend(r[0] for r in _driver(conn, sql, list(chunk)))
-    return out
-
-
-def _require_experiments(conn: Connection, experiments: Mapping[int, str]) -> None:
-    sql = _in_sql(
-        conn, "SELECT experiment_id, lifecycle_stage FROM experiments WHERE experiment_id", len(experiments)
-    )
-    stages: dict[int, str] = {r[0]: r[1] for r in _driver(conn, sql, list(experiments))}
-    for exp_int, trace_id in experiments.items():
-        if exp_int not in stages:
-            raise NotFoundError(f"No experiment with id {str(exp_int)!r} (for trace {trace_id!r}).")
-        if stages[exp_int] != "active":
-            raise InvalidArgumentError(
-                f"Experiment with id {str(exp_int)!r} is deleted: cannot log trace {trace_id!r} to it."
-            )
-
-
 def _check_id(trace_id: object) -> None:
     if not isinstance(trace_id, str) or not trace_id:
         raise InvalidArgumentError(f"Invalid trace id {trace_id!r}: expected a string such as 'tr-...'.")
@@ -572,7 +438,7 @@ def _load(conn: Connection, query: sa.Select[Any], *, include_spans: bool) -> li
     meta: dict[str, dict[str, str]] = {i: {} for i in ids}
     tags: dict[str, dict[str, str]] = {i: {} for i in ids}
     spans: dict[str, list[Span]] = {i: [] for i in ids}
-    for chunk in _chunks(ids):
+    for chunk in chunks(ids):
         listed = {"ids": json.dumps(list(chunk))}
         for is_tag, tid, key, value in driver_rows(conn, _KV, listed):
             (tags if is_tag else meta)[tid][key] = value
