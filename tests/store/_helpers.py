@@ -36,3 +36,26 @@ def all_counts(store: SqlStore) -> dict[str, int]:
             n: int(conn.execute(sa.select(sa.func.count()).select_from(sa.table(n))).scalar_one())
             for n in names
         }
+
+
+def at_once(n: int, work: Callable[[int], object]) -> list[BaseException]:
+    """Run ``work(0)`` .. ``work(n - 1)`` in ``n`` threads released together by a barrier; the
+    errors they raised (empty when none did)."""
+    import threading
+
+    barrier = threading.Barrier(n)
+    errors: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            work(i)
+        except BaseException as exc:  # reported to the caller, with the thread's error
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return errors

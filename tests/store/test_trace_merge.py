@@ -3,7 +3,6 @@ PostgreSQL, including replicas merging into one trace at the same time."""
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 import pytest
@@ -24,7 +23,7 @@ from genver.store.base import Store
 from genver.store.sql.store import SqlStore
 from genver.store.sql.trace_merge import merge_trace
 from genver.trace_summary import SPAN_COST_KEY, summarize
-from tests.store._helpers import count_rows
+from tests.store._helpers import at_once, count_rows
 
 TID = "tr-" + "ab" * 16
 MS = 1_000_000
@@ -147,25 +146,15 @@ def test_bad_input_writes_nothing(store: SqlStore) -> None:
 def test_replicas_merging_into_one_trace_keep_every_span(store: SqlStore, replicas: int) -> None:
     """Each thread has its own store (engine), as a replica would; all merge at once."""
     others = [SqlStore(store.uri, upgrade=False) for _ in range(replicas)]
-    barrier = threading.Barrier(replicas)
-    errors: list[BaseException] = []
 
     def replica(i: int) -> None:
-        try:
-            barrier.wait()
-            for j in range(5):
-                spans = [llm(f"{i + 1:08x}{j:08x}", 1000 + i * 10 + j, 1)]
-                if i == 0 and j == 2:
-                    spans.append(span(ROOT, None, 900, 2000))
-                others[i].merge_traces([part(*spans)])
-        except BaseException as exc:  # reported below, with the thread's error
-            errors.append(exc)
+        for j in range(5):
+            spans = [llm(f"{i + 1:08x}{j:08x}", 1000 + i * 10 + j, 1)]
+            if i == 0 and j == 2:
+                spans.append(span(ROOT, None, 900, 2000))
+            others[i].merge_traces([part(*spans)])
 
-    threads = [threading.Thread(target=replica, args=(i,)) for i in range(replicas)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(replicas, replica)
     for s in others:
         s.close()
     assert not errors, errors

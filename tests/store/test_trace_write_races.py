@@ -4,11 +4,10 @@ and each trace ends up as exactly one writer's copy, never a mix of two."""
 
 from __future__ import annotations
 
-import threading
-
 from genver.entities import Trace
 from genver.store.sql.store import SqlStore
 
+from ._helpers import at_once
 from .test_traces import make_trace, span
 
 WRITERS = 4
@@ -30,22 +29,12 @@ def _batch(writer: int) -> list[Trace]:
 def test_writers_racing_on_the_same_ids_leave_one_whole_copy_each(store: SqlStore) -> None:
     others = [SqlStore(store.uri, upgrade=False) for _ in range(WRITERS)]
     batches = [_batch(w) for w in range(WRITERS)]
-    barrier = threading.Barrier(WRITERS)
-    errors: list[BaseException] = []
 
     def writer(w: int) -> None:
-        try:
-            barrier.wait()
-            for _ in range(3):
-                others[w].log_traces(batches[w])
-        except BaseException as exc:  # reported below
-            errors.append(exc)
+        for _ in range(3):
+            others[w].log_traces(batches[w])
 
-    threads = [threading.Thread(target=writer, args=(w,)) for w in range(WRITERS)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    errors = at_once(WRITERS, writer)
     for s in others:
         s.close()
     assert not errors, errors
