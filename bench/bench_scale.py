@@ -12,7 +12,7 @@ script, not a test.
 The store is new (a throwaway PostgreSQL database next to the one named, dropped at the end
 unless ``--keep``; or a SQLite file in a temp folder). Traces are ``bench_trace_store``'s: 6 spans
 (a root and five children), six metadata keys, a tag, token usage and cost, 5 % errors; here
-spread over 1,000 versions and over 30 days of request times (the newest last, as production
+spread over 1,000 versions and over 30 days (``--days``) of request times (the newest last, as production
 traffic arrives). Trace ids are time-ordered, as genver makes them (``--trace-ids random`` for
 other SDKs' ids); ``--payload prose`` replaces the inputs and outputs (mostly one repeated letter)
 with prose of the same length, which compresses like English.
@@ -63,7 +63,9 @@ from genver.store.sql.store import SqlStore
 
 VERSIONS = [f"m-{i:032x}" for i in range(1000)]
 DAY_MS = 86_400_000
-SPAN_DAYS = 30
+#: Days the request times spread over (``--days``; an environment variable so that the client
+#: processes of ``--via server``, which import this module afresh, spread theirs alike).
+SPAN_DAYS = int(os.environ.get("GENVER_BENCH_SCALE_DAYS", "30"))
 BATCH = 1000
 
 
@@ -231,6 +233,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default="repeat",
         help="span inputs/outputs: the benchmark's (a repeated letter) or prose of the same length",
     )
+    p.add_argument(
+        "--days",
+        type=int,
+        default=SPAN_DAYS,
+        help="days the request times spread over (30): --traces 1000000 --days 3 gives each day the "
+        "333,000 traces of a 10-million-trace month",
+    )
     p.add_argument("--keep", action="store_true", help="keep the database (its name is printed)")
     p.add_argument("--json", metavar="PATH", help="write the checkpoints as JSON")
     p.add_argument("--plot", metavar="PNG", help="plot ingest and latencies against N (needs matplotlib)")
@@ -241,13 +250,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="no run: plot earlier --json outputs, one series each, into --plot",
     )
     args = p.parse_args(argv)
+    if args.days < 1:
+        p.error(f"--days must be at least 1, not {args.days}")
     if args.quick:
         args.traces, args.every = 20_000, 5_000
     return args
 
 
 def main(argv: list[str] | None = None) -> None:
+    global SPAN_DAYS
     args = parse_args(argv)
+    SPAN_DAYS = args.days
+    os.environ["GENVER_BENCH_SCALE_DAYS"] = str(args.days)
     if args.plot_only:
         series = {}
         for item in args.plot_only:
@@ -263,7 +277,7 @@ def main(argv: list[str] | None = None) -> None:
     with fresh_store(args.postgres, args.keep) as (store, path):
         print(
             f"store: {store.engine.url.render_as_string(hide_password=True)}; {total:,} traces, 6 spans "
-            f"each, via {args.via}"
+            f"each over {args.days} days, via {args.via}"
         )
         with loader(args, store) as load:
             loaded = 0

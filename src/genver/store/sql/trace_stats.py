@@ -41,6 +41,7 @@ PERCENTILES = (50, 95, 99)
 #: versions list of 50 went from 23 ms to 3.5 ms and all 1,000 from 2.9 s to 36 ms.
 WINDOW_MAX = 200
 _BUCKET = "bucket_index"
+_MODEL = "model_key"
 
 
 def nearest_rank(p: int, n: int) -> int:
@@ -86,8 +87,14 @@ def compute_stats(
     origin = start_time or 0
     if bucket_ms is not None:
         bucket = (time_col - origin) // bucket_ms
+    model: Any = _T.c.model_id
+    if postgres:
+        # Grouped in byte order: the groups are the same (the default collation is
+        # deterministic), but the sort that forms them no longer compares by locale; a day of
+        # 1,000 versions at 10 million traces (333,000 rows sorted) went from ~320 to ~230 ms.
+        model = _T.c.model_id.collate("C").label(_MODEL)
     columns: list[Any] = [
-        _T.c.model_id,
+        model,
         bucket.label(_BUCKET),
         sa.func.count(),
         sa.func.count(d),
@@ -102,9 +109,10 @@ def compute_stats(
     if postgres:
         fractions = sa.literal([p / 100 for p in PERCENTILES], sa.ARRAY(sa.Float))
         columns.append(sa.func.percentile_disc(fractions).within_group(d))
-    # GROUP BY the bucket's output name: PostgreSQL would not match the expression repeated with
-    # its own bound parameters.
-    groups = [_T.c.model_id] if bucket_ms is None else [_T.c.model_id, sa.literal_column(_BUCKET)]
+    # GROUP BY output names: PostgreSQL would not match the bucket's expression repeated with its
+    # own bound parameters, and reads a bare ``model_id`` as the input column, not the collated one.
+    group_model = sa.literal_column(_MODEL) if postgres else _T.c.model_id
+    groups = [group_model] if bucket_ms is None else [group_model, sa.literal_column(_BUCKET)]
     rows = conn.execute(sa.select(*columns).where(*conds).group_by(*groups)).all()
     ranked: dict[tuple[str | None, int | None], list[Any]] = {}
     if bucket_ms is not None and not postgres and any(row[3] for row in rows):
