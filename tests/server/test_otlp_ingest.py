@@ -377,6 +377,14 @@ def test_the_rest_store_cannot_merge(store: RestStore) -> None:
         store.merge_traces([])
 
 
+def test_any_store_answers_active_model_ids(store: RestStore) -> None:
+    """The ``Store`` default (a look-up per id), here over REST, answers as SQL's one query."""
+    kept = store.create_logged_model(experiment_id="0", name="v1").model_id
+    gone = store.create_logged_model(experiment_id="0", name="v2").model_id
+    store.update_logged_model(gone, deleted=True)
+    assert store.active_model_ids([kept, gone, "m-" + "f" * 32, kept]) == {kept}
+
+
 # -- arbitrary attribute values ---------------------------------------------------------------------
 _leaves = st.one_of(
     st.none(),
@@ -494,3 +502,47 @@ def test_a_found_version_link_is_trusted_for_link_ttl_a_missing_one_never(
     assert send("agent-v9") == (None, 1)
     v9 = sql_store.create_logged_model(experiment_id="0", name="agent-v9").model_id
     assert send("agent-v9") == (v9, 0)  # a refusal is not remembered
+
+
+def test_links_by_model_id_are_checked_together_once_per_request(
+    client: TestClient, sql_store: SqlStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A request naming versions by id asks the store once for all the ids it has not seen in
+    ``LINK_TTL`` (one at a time, they cost more than storing the traces); a deleted or unknown
+    id is still refused by name, and the other traces stored."""
+    from genver.server.otlp import ingest
+
+    clock = [5000.0]
+    monkeypatch.setattr(ingest.time, "monotonic", lambda: clock[0])
+    ids = [sql_store.create_logged_model(experiment_id="0", name=f"v{i}").model_id for i in range(5)]
+    gone = sql_store.create_logged_model(experiment_id="0", name="gone").model_id
+    sql_store.update_logged_model(gone, deleted=True)
+    unknown = "m-" + "e" * 32
+    asked: list[list[str]] = []
+    real = SqlStore.active_model_ids
+
+    def spy(self: SqlStore, model_ids: list[str]) -> set[str]:
+        asked.append(sorted(model_ids))
+        return real(self, model_ids)
+
+    monkeypatch.setattr(SqlStore, "active_model_ids", spy)
+
+    def send(first: int, refs: list[str]) -> Any:
+        spans = [
+            pb_span(ROOT, trace=f"{first + i:032x}", **{"genver.model_id": r}) for i, r in enumerate(refs)
+        ]
+        return response(client.post("/v1/traces", content=request(*spans), headers=PB))
+
+    refs = [*ids, ids[0], gone, unknown]
+    partial = send(1, refs).partial_success
+    assert asked == [sorted({*ids, gone, unknown})]
+    assert partial.rejected_spans == 2
+    assert repr(gone) in partial.error_message and repr(unknown) in partial.error_message
+    stored = {t.info.trace_id: t.info.model_id for t in sql_store.search_traces(experiment_ids=["0"])}
+    assert stored == {f"tr-{i + 1:032x}": r for i, r in enumerate(refs[:6])}
+
+    assert not send(100, ids).HasField("partial_success")
+    assert len(asked) == 1  # all trusted for LINK_TTL
+    clock[0] += ingest.LINK_TTL + 1
+    send(200, ids[:2])
+    assert asked[1:] == [sorted(ids[:2])]  # expired: asked again, together

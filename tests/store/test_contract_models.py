@@ -109,6 +109,23 @@ def test_get_unknown_or_deleted(store: SqlStore) -> None:
     assert count_rows(store, "logged_models") == 1
 
 
+def test_active_model_ids_answers_for_many_ids_at_once(store: SqlStore) -> None:
+    """One question for a batch of links (the OTLP ingest's): unknown and deleted ids are left
+    out, repeats and an empty list are fine, and the answer matches ``get_logged_model``'s."""
+    kept = [store.create_logged_model(experiment_id="0", name=f"v{i}").model_id for i in range(3)]
+    gone = store.create_logged_model(experiment_id="0", name="gone").model_id
+    store.update_logged_model(gone, deleted=True)
+    asked = [*kept, gone, UNKNOWN_ID, kept[0]]
+    assert store.active_model_ids(asked) == set(kept)
+    assert store.active_model_ids([]) == set()
+    many = [f"m-{i:032x}" for i in range(1200)] + [kept[1]]  # past one statement's chunk
+    assert store.active_model_ids(many) == {kept[1]}
+    assert store.active_model_ids(["not an id"]) == set()  # as get_logged_model: not found
+    for bad in ([""], [None], kept[0]):
+        with pytest.raises(InvalidArgumentError, match=re.escape(repr(bad if bad == kept[0] else bad[0]))):
+            store.active_model_ids(bad)  # type: ignore[arg-type]
+
+
 def test_find_logged_model_returns_the_latest_by_name(store: SqlStore) -> None:
     s = clocked(store)
     exp = s.create_experiment("other")

@@ -36,7 +36,7 @@ from genver.entities import (
     ViewType,
 )
 from genver.entities.prompt import LinkedPrompt, Prompt, PromptVersion
-from genver.exceptions import StoreError
+from genver.exceptions import NotFoundError, StoreError
 
 
 class Store(abc.ABC):
@@ -166,6 +166,18 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def get_logged_model(self, model_id: str) -> LoggedModel:
         """The version with params, tags and metrics; unknown or deleted → ``NotFoundError``."""
+
+    def active_model_ids(self, model_ids: Sequence[str]) -> set[str]:
+        """Which of ``model_ids`` name active versions (a link check for many traces at once:
+        SQL stores answer in one query; this default asks for each)."""
+        found = set()
+        for model_id in dict.fromkeys(model_ids):
+            try:
+                self.get_logged_model(model_id)
+            except NotFoundError:
+                continue
+            found.add(model_id)
+        return found
 
     @abc.abstractmethod
     def find_logged_model(self, *, experiment_id: str, name: str) -> LoggedModel | None:

@@ -19,11 +19,12 @@ import logging
 import threading
 import time
 import weakref
+from collections.abc import Sequence
 
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from genver.client import GenverClient
-from genver.client.refs import find_model
+from genver.client.refs import MODEL_ID, find_model
 from genver.entities import Trace
 from genver.entities.trace import MODEL_ID_KEY
 from genver.exceptions import GenverError, InvalidArgumentError, NotFoundError
@@ -65,7 +66,7 @@ def ingest(
     check_headers(store, headers)
     converted = convert(request, headers=headers, prices=prices)
     experiments: dict[str, GenverError | None] = {}  # looked up once per request
-    models: dict[tuple[str, str], str | GenverError] = {}
+    models = _resolve_ids(store, converted.traces)
     accepted: list[Trace] = []
     for trace in converted.traces:
         experiment_id = trace.info.experiment_id
@@ -159,6 +160,45 @@ def _resolve_model(store: Store, ref: str, experiment_id: str) -> str | GenverEr
             links.clear()
         links[(ref, experiment_id)] = (found, now + LINK_TTL)
     return found
+
+
+def _resolve_ids(store: Store, traces: Sequence[Trace]) -> dict[tuple[str, str], str | GenverError]:
+    """The links of ``traces`` that are model ids, resolved together: from the ``LINK_TTL``
+    cache, the rest in one ``active_model_ids`` call (a request of 100 traces of a busy app with
+    1,000 versions has a few ids not looked up in the last ``LINK_TTL``: one by one, at ~0.7 ms
+    each, they cost more server CPU than storing those traces). Names and aliases are left to
+    ``_resolve_model``."""
+    links = _links.get(store)
+    if links is None:
+        links = _links.setdefault(store, {})
+    now = time.monotonic()
+    out: dict[tuple[str, str], str | GenverError] = {}
+    wanted: dict[str, list[tuple[str, str]]] = {}
+    for trace in traces:
+        ref = trace.info.model_id
+        if ref is None or not MODEL_ID.fullmatch(ref):
+            continue
+        key = (ref, trace.info.experiment_id)
+        hit = links.get(key)
+        if hit is not None and hit[1] > now:
+            out[key] = hit[0]
+        else:
+            wanted.setdefault(ref, []).append(key)
+    if wanted:
+        try:
+            active = store.active_model_ids(list(wanted))
+        except InvalidArgumentError:  # an id the store refuses: each is looked up alone and named
+            return out
+        if len(links) + len(wanted) > _LINKS_MAX:
+            links.clear()
+        for ref, keys in wanted.items():
+            for key in keys:
+                if ref in active:
+                    out[key] = ref
+                    links[key] = (ref, now + LINK_TTL)
+                else:  # rare: looked up alone, for the same refusal as any unknown link
+                    out[key] = _look_up_model(store, ref, key[1])
+    return out
 
 
 def _look_up_model(store: Store, ref: str, experiment_id: str) -> str | GenverError:

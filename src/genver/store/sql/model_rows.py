@@ -19,7 +19,7 @@ and cache-key work.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -242,15 +242,22 @@ def load_page_pg(
     return models, sort_keys
 
 
+def active_models(conn: Connection, model_ids: Collection[str]) -> set[str]:
+    """The ids in ``model_ids`` that are active versions."""
+    lm = t.logged_models
+    found: set[str] = set()
+    ids = list(model_ids)
+    for i in range(0, len(ids), 500):  # bound parameters per statement stay few
+        chunk = ids[i : i + 500]
+        query = sa.select(lm.c.model_id).where(lm.c.model_id.in_(chunk), lm.c.lifecycle_stage == "active")
+        found.update(conn.execute(query).scalars())
+    return found
+
+
 def require_models(conn: Connection, model_ids: set[str]) -> None:
     """Raise ``NotFoundError`` unless every id in ``model_ids`` is an active version (runs log to
     versions and link them as inputs, so run logging checks them too)."""
-    lm = t.logged_models
-    found = set(
-        conn.execute(
-            sa.select(lm.c.model_id).where(lm.c.model_id.in_(model_ids), lm.c.lifecycle_stage == "active")
-        ).scalars()
-    )
+    found = active_models(conn, model_ids)
     missing = sorted(str(m) for m in model_ids - found)
     if missing:
         raise NotFoundError(f"Logged model with ID {missing[0]!r} not found.")

@@ -9,7 +9,7 @@ it, so the entry's "before" is exact even with concurrent writers; one that repl
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from genver.ids import new_model_id, random_name
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
 from genver.store.sql.history_rows import Change
-from genver.store.sql.model_rows import FIND_MODEL, GET_MODEL, load_model, require_models
+from genver.store.sql.model_rows import FIND_MODEL, GET_MODEL, active_models, load_model, require_models
 from genver.validation import check_id, check_key, check_model_name, check_params, check_tags, check_text
 
 _M = t.logged_models
@@ -134,6 +134,16 @@ class ModelsMixin(SqlBase):
         if found is None:
             raise NotFoundError(f"Logged model with ID {model_id!r} not found.")
         return found
+
+    def active_model_ids(self, model_ids: Sequence[str]) -> set[str]:
+        if isinstance(model_ids, str) or not isinstance(model_ids, Sequence):
+            raise InvalidArgumentError(f"Invalid model_ids {model_ids!r}: expected a list of model ids.")
+        wanted = list(dict.fromkeys(model_ids))
+        for model_id in wanted:
+            check_id(model_id, "model id")
+        if not wanted:
+            return set()
+        return self._read(lambda conn: active_models(conn, wanted))
 
     def find_logged_model(self, *, experiment_id: str, name: str) -> LoggedModel | None:
         exp_int = self._experiment_int(experiment_id)
