@@ -158,9 +158,12 @@ class TracesMixin(SqlBase):
             require_experiments(conn, experiments)
             # PostgreSQL: one read-merge-write per trace id at a time
             self._lock_all(conn, ["trace:" + trace_id for trace_id in ids])
+            # Which are stored first (usually none), on the driver's cursor as log_traces asks,
+            # then only those loaded: SQLAlchemy's expanding IN over the whole batch cost more
+            # CPU than the answer (merge_traces of 100 new traces: ~120 -> ~115 us a trace).
             stored = {
                 tr.info.trace_id: tr
-                for chunk in chunks(ids)
+                for chunk in chunks(existing_ids(conn, ids))
                 for tr in _load(
                     conn, sa.select(*INFO_COLUMNS).where(_T.c.trace_id.in_(chunk)), include_spans=True
                 )
