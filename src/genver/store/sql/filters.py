@@ -15,7 +15,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from genver.exceptions import InvalidFilterError
 from genver.search.ast import And, Comparison, Node, Or
-from genver.store.sql.functions import unindexed
+from genver.store.sql.functions import KV_INDEX_BYTES, fits_kv_index, unindexed
 
 Expr = ColumnElement[bool]
 
@@ -122,7 +122,12 @@ def kv_exists(
 
 
 def kv_in(
-    table: sa.Table, owner: sa.ColumnElement[object], owner_col: str, *, value_col: str = "value"
+    table: sa.Table,
+    owner: sa.ColumnElement[object],
+    owner_col: str,
+    *,
+    value_col: str = "value",
+    partial_index: bool = False,
 ) -> Callable[[Comparison], Expr]:
     """``owner IN (SELECT owner FROM table WHERE key = <key> AND value <op> <value>)``.
 
@@ -130,19 +135,29 @@ def kv_in(
     another value", never "lacks the key". These are the rows a correlated ``EXISTS`` selects,
     but the subquery is uncorrelated: the database builds the set once from the
     ``(key, value, owner)`` index, where SQLite would run a correlated subquery once per
-    candidate row.
+    candidate row. ``partial_index``: the table's (key, value, owner) index on PostgreSQL holds
+    only values that fit it (``kv_select``).
     """
 
     def build(c: Comparison) -> Expr:
-        return owner.in_(kv_select(table, owner_col, c, value_col=value_col))
+        return owner.in_(kv_select(table, owner_col, c, value_col=value_col, partial_index=partial_index))
 
     return build
 
 
-def kv_select(table: sa.Table, owner_col: str, c: Comparison, *, value_col: str = "value") -> sa.Select[Any]:
+def kv_select(
+    table: sa.Table, owner_col: str, c: Comparison, *, value_col: str = "value", partial_index: bool = False
+) -> sa.Select[Any]:
     """``SELECT owner FROM table WHERE key = <key> AND value <op> <value>`` (one row per owner:
-    the key is part of the table's primary key)."""
+    the key is part of the table's primary key). With ``partial_index``, an ``=`` or ``IN`` on
+    values that all fit the index (``fits_kv_index``) says so, which changes no answer (a value
+    equal to one that fits fits too) and lets PostgreSQL read the index alone."""
     _check_no_nul(c)
-    return sa.select(table.c[owner_col]).where(
-        table.c.key == c.key, compare(table.c[value_col], c.op, c.value)
-    )
+    where = [table.c.key == c.key, compare(table.c[value_col], c.op, c.value)]
+    if partial_index and c.op in ("=", "IN"):
+        values = c.value if isinstance(c.value, tuple) else (c.value,)
+        if all(
+            isinstance(v, str) and len(v.encode("utf-8", "surrogatepass")) <= KV_INDEX_BYTES for v in values
+        ):
+            where.append(fits_kv_index(table.c[value_col]))
+    return sa.select(table.c[owner_col]).where(*where)

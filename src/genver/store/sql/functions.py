@@ -114,3 +114,26 @@ def _json_list_sqlite(element: json_list, compiler: SQLCompiler, **kw: Any) -> s
 @compiles(json_list, "postgresql")
 def _json_list_postgresql(element: json_list, compiler: SQLCompiler, **kw: Any) -> str:
     return f"json_agg({compiler.process(element.clauses, **kw)})"
+
+
+class fits_kv_index(FunctionElement[Any]):
+    """True when the column's value fits the PostgreSQL (key, value, owner) index of params and
+    tags (revision 0014 indexes values of at most ``KV_INDEX_BYTES`` bytes): its predicate,
+    written as the index's, so that PostgreSQL may use the partial index. Always true on SQLite,
+    whose index has every value."""
+
+    inherit_cache = True
+
+
+#: Revision 0014's limit: param and tag values up to this many bytes are in the B-tree.
+KV_INDEX_BYTES = 1000
+
+
+@compiles(fits_kv_index, "postgresql")
+def _fits_kv_index_postgresql(element: fits_kv_index, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"octet_length({compiler.process(element.clauses, **kw)}) <= {KV_INDEX_BYTES}"
+
+
+@compiles(fits_kv_index)
+def _fits_kv_index_other(element: fits_kv_index, compiler: SQLCompiler, **kw: Any) -> str:
+    return "1 = 1"

@@ -232,8 +232,8 @@ def _plan(
     target = Target(
         columns=columns,
         kv={
-            "param": kv_in(_P, _M.c.model_id, "model_id"),
-            "tag": kv_in(_T, _M.c.model_id, "model_id"),
+            "param": kv_in(_P, _M.c.model_id, "model_id", partial_index=True),
+            "tag": kv_in(_T, _M.c.model_id, "model_id", partial_index=True),
             "metric": metric_exists,
         },
         attribute_hook=_status_value,

@@ -152,8 +152,8 @@ class RunsMixin(SqlBase):
         target = Target(
             columns=columns,
             kv={
-                "param": kv_in(t.run_params, _R.c.run_id, "run_id"),
-                "tag": kv_in(t.run_tags, _R.c.run_id, "run_id"),
+                "param": kv_in(t.run_params, _R.c.run_id, "run_id", partial_index=True),
+                "tag": kv_in(t.run_tags, _R.c.run_id, "run_id", partial_index=True),
                 "metric": kv_in(t.latest_metrics, _R.c.run_id, "run_id"),
             },
         )

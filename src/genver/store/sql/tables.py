@@ -9,6 +9,8 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from genver.store.sql.functions import KV_INDEX_BYTES
+
 
 class MetricValue(sa.types.TypeDecorator[float]):
     """A float that keeps NaN on SQLite, which would store it as NULL (and fail NOT NULL).
@@ -184,8 +186,10 @@ logged_model_latest_metrics = sa.Table(
 # run metric is ``owner IN (SELECT owner FROM <table> WHERE key = ? AND value <op> ?)``
 # (filters.kv_in), answered from a (key, value, owner) index without touching the table.
 # On PostgreSQL a B-tree entry is limited to ~2.7 kB and param/tag values are longer text, so
-# migration 0004 gives those tables a B-tree on (key, owner) and a hash index on value there
-# instead (latest_metrics values are floats: the same index on both databases).
+# there the (key, value, owner) indexes of params and tags hold the values of at most
+# KV_INDEX_BYTES bytes (revision 0014, partial; filters.kv_select says so for values that fit),
+# beside a (key, owner) index (0004). latest_metrics values are floats: one index on both.
+_FITS: dict[str, Any] = {"postgresql_where": sa.text(f"octet_length(value) <= {KV_INDEX_BYTES}")}
 sa.Index(
     "ix_logged_models_exp_active",
     logged_models.c.experiment_id,
@@ -198,15 +202,17 @@ sa.Index(
     logged_model_params.c.key,
     logged_model_params.c.value,
     logged_model_params.c.model_id,
+    **_FITS,
 )
 sa.Index(
     "ix_logged_model_tags_key_value",
     logged_model_tags.c.key,
     logged_model_tags.c.value,
     logged_model_tags.c.model_id,
+    **_FITS,
 )
-sa.Index("ix_run_params_key_value", run_params.c.key, run_params.c.value, run_params.c.run_id)
-sa.Index("ix_run_tags_key_value", run_tags.c.key, run_tags.c.value, run_tags.c.run_id)
+sa.Index("ix_run_params_key_value", run_params.c.key, run_params.c.value, run_params.c.run_id, **_FITS)
+sa.Index("ix_run_tags_key_value", run_tags.c.key, run_tags.c.value, run_tags.c.run_id, **_FITS)
 sa.Index("ix_latest_metrics_key_value", latest_metrics.c.key, latest_metrics.c.value, latest_metrics.c.run_id)
 # Revision 0009: a filter on a version's metric is ``model_id IN (SELECT model_id FROM
 # logged_model_metrics WHERE key = ? AND value <op> ?)``, answered from this index alone.
