@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 
 import pytest
 from hypothesis import given
@@ -56,6 +57,7 @@ def test_kinds() -> None:
 def test_resolve_by_id_and_by_name_latest() -> None:
     client = GenverClient()
     old = client.create_logged_model("0", name="agent-v1")
+    time.sleep(0.002)  # "the newest" by creation time: two made in one millisecond would tie
     new = client.create_logged_model("0", name="agent-v1")
     assert resolve_model(client, "agent-v1", experiment_id="0").model_id == new.model_id
     assert resolve_model(client, old.model_id, experiment_id="0").model_id == old.model_id

@@ -201,18 +201,22 @@ def load_page_pg(
     params: Mapping[str, Any] | None,
     keys: int,
     float_keys: Sequence[int] = (),
+    *,
+    prepare: bool = True,
 ) -> tuple[list[LoggedModel], list[tuple[Any, ...]]]:
     """PostgreSQL: a page in one statement on the driver's cursor, as one JSON text
     (``model_search._one_statement``): a list of rows, each the ``select_page()`` columns,
     ``keys`` sort columns (those at ``float_keys`` as text), then params and tags (objects),
     aliases (a list) and metrics (lists of [key, value as text, timestamp, step, run, dataset
     name, digest]). One round trip instead of three, one JSON decode, and no per-row
-    processing by SQLAlchemy or the driver."""
+    processing by SQLAlchemy or the driver. ``prepare=False``: planned for its values each run."""
     text, fixed = compiled
     values = {**fixed, **params} if params else fixed
-    cursor = conn.connection.cursor()
+    cursor: Any = conn.connection.cursor()  # psycopg's: execute takes ``prepare``
     try:
-        cursor.execute(text, values)
+        # prepare=False: never prepared, so planned for these values; else psycopg's default
+        # (prepared from the statement's fifth run on this connection).
+        cursor.execute(text, values, prepare=None if prepare else False)
         found = cursor.fetchone()
     except conn.dialect.loaded_dbapi.Error as e:
         raise DBAPIError.instance(text, values, e, conn.dialect.loaded_dbapi.Error) from e
