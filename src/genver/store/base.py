@@ -36,7 +36,8 @@ from genver.entities import (
     ViewType,
 )
 from genver.entities.prompt import LinkedPrompt, Prompt, PromptVersion
-from genver.exceptions import NotFoundError, StoreError
+from genver.exceptions import InvalidArgumentError, NotFoundError, StoreError
+from genver.validation import check_id
 
 
 class Store(abc.ABC):
@@ -171,7 +172,7 @@ class Store(abc.ABC):
         """Which of ``model_ids`` name active versions (a link check for many traces at once:
         SQL stores answer in one query; this default asks for each)."""
         found = set()
-        for model_id in dict.fromkeys(model_ids):
+        for model_id in checked_model_ids(model_ids):
             try:
                 self.get_logged_model(model_id)
             except NotFoundError:
@@ -534,3 +535,14 @@ def redact_uri(uri: str) -> str:
     host = parts.hostname or ""
     netloc = f"{user}:***@{host}" + (f":{parts.port}" if parts.port else "")
     return urlunsplit(parts._replace(netloc=netloc))
+
+
+def checked_model_ids(model_ids: object) -> list[str]:
+    """``model_ids`` without repeats, each a usable id (``active_model_ids``), else an
+    ``InvalidArgumentError`` naming the bad value."""
+    if isinstance(model_ids, str) or not isinstance(model_ids, Sequence):
+        raise InvalidArgumentError(f"Invalid model_ids {model_ids!r}: expected a list of model ids.")
+    wanted = list(dict.fromkeys(model_ids))
+    for model_id in wanted:
+        check_id(model_id, "model id")
+    return wanted

@@ -19,6 +19,7 @@ from genver.entities import LoggedModel, LoggedModelStatus
 from genver.entities import history as h
 from genver.exceptions import InvalidArgumentError, NotFoundError
 from genver.ids import new_model_id, random_name
+from genver.store.base import checked_model_ids
 from genver.store.sql import tables as t
 from genver.store.sql.base import SqlBase
 from genver.store.sql.history_rows import Change
@@ -136,11 +137,7 @@ class ModelsMixin(SqlBase):
         return found
 
     def active_model_ids(self, model_ids: Sequence[str]) -> set[str]:
-        if isinstance(model_ids, str) or not isinstance(model_ids, Sequence):
-            raise InvalidArgumentError(f"Invalid model_ids {model_ids!r}: expected a list of model ids.")
-        wanted = list(dict.fromkeys(model_ids))
-        for model_id in wanted:
-            check_id(model_id, "model id")
+        wanted = checked_model_ids(model_ids)
         if not wanted:
             return set()
         return self._read(lambda conn: active_models(conn, wanted))
