@@ -179,9 +179,9 @@ class ModelSearchMixin(SqlBase):
                 # psycopg prepares it from its fifth run. On the driver's connection: the page
                 # went through its cursor, so SQLAlchemy has no transaction to commit. A search
                 # with key/value terms is never prepared (``_Part.custom_plan``): once prepared,
-                # PostgreSQL may switch to one generic plan for every value, and the plan made
-                # for a term matching 1 % read 50,000 index entries for one matching half (100,000
-                # versions: 5 -> 95 ms); planning each run costs ~1 ms.
+                # PostgreSQL may switch to one generic plan for every value, and the plan it kept
+                # after a term matching 1 % took 95 ms for a term matching half of 100,000
+                # versions (5 ms when planned for it); planning each run costs ~1.5-2 ms.
                 conn.connection.commit()
             return found, rows
 
