@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 from pathlib import Path
 from types import ModuleType
 
@@ -65,3 +66,18 @@ def test_plot_only_draws_earlier_runs(bench: ModuleType, tmp_path: Path) -> None
     png = tmp_path / "p.png"
     bench.main(["--plot-only", f"defaults={tmp_path / 'a.json'}", "--plot", str(png)])
     assert png.stat().st_size > 1000
+
+
+def test_days_spread_a_month_s_daily_volume_over_fewer_days(
+    bench: ModuleType, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--days 2``: the traces' request times span two days (a million over three days gives
+    each day a 10-million-trace month's volume), for the client processes too (the variable)."""
+    monkeypatch.setattr(bench, "SPAN_DAYS", bench.SPAN_DAYS)
+    monkeypatch.setenv("GENVER_BENCH_SCALE_DAYS", "30")
+    bench.main(["--traces", "600", "--every", "300", "--days", "2", "--json", str(tmp_path / "r.json")])
+    assert bench.SPAN_DAYS == 2 and os.environ["GENVER_BENCH_SCALE_DAYS"] == "2"
+    times = [t.info.request_time for t in bench.batch(0, 600, 600)]
+    assert 1.9 * bench.DAY_MS < max(times) - min(times) <= 2 * bench.DAY_MS
+    with pytest.raises(SystemExit):
+        bench.main(["--days", "0"])
