@@ -166,7 +166,8 @@ def run_clickhouse(total: int) -> dict[str, float]:
             rows = TraceRows()
             for trace in traces:
                 rows.add(trace.info.trace_id, 0, trace)
-            t_tbl = arrow_of(rows.traces, TRACE_INSERT)  # noqa: F841  (read by name below)
+            # chdb's Python(name) table function reads these local variables by name.
+            t_tbl = arrow_of(rows.traces, TRACE_INSERT)  # noqa: F841
             m_tbl = arrow_of(rows.metadata, KV_INSERT)  # noqa: F841
             s_tbl = arrow_of(rows.spans, SPAN_INSERT)  # noqa: F841
             sess.query("INSERT INTO traces SELECT * FROM Python(t_tbl)")

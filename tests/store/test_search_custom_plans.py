@@ -11,7 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
+from genver.store.sql.engine import normalize_url
 from genver.store.sql.store import SqlStore
 
 pytestmark = pytest.mark.postgres
@@ -19,8 +21,10 @@ pytestmark = pytest.mark.postgres
 
 @pytest.fixture
 def store(pg_databases: Any) -> Iterator[SqlStore]:
+    """A store on a pool of one connection: every search, and the look at what was prepared
+    (``pg_prepared_statements`` is per connection), share it."""
     uri: str = pg_databases.create()
-    s = SqlStore(uri)
+    s = SqlStore(sa.create_engine(normalize_url(uri), pool_size=1, max_overflow=0))
     yield s
     s.close()
     pg_databases.drop(uri)
@@ -37,9 +41,6 @@ def test_key_value_searches_are_planned_for_their_values(store: SqlStore) -> Non
         store.create_logged_model(
             experiment_id="0", params={"tier": "a" if i % 2 else "b", "rare": f"r{i % 20}"}, tags={"t": "x"}
         )
-    # A pool of one connection: every search and the look at what it prepared share it.
-    store.engine.dispose()
-    store.engine.pool = store.engine.pool.recreate()
     expected = {"a": 20, "r7": 2}
     for _ in range(8):  # past psycopg's threshold (5) and PostgreSQL's custom-plan runs (5)
         for value, count in expected.items():

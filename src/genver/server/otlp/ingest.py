@@ -147,9 +147,7 @@ def _experiment_problem(store: Store, experiment_id: str) -> GenverError | None:
 
 def _resolve_model(store: Store, ref: str, experiment_id: str) -> str | GenverError:
     """The model id a version link names, or why it cannot be used (``LINK_TTL``)."""
-    links = _links.get(store)
-    if links is None:
-        links = _links.setdefault(store, {})
+    links = _links_of(store)
     now = time.monotonic()
     hit = links.get((ref, experiment_id))
     if hit is not None and hit[1] > now:
@@ -162,15 +160,19 @@ def _resolve_model(store: Store, ref: str, experiment_id: str) -> str | GenverEr
     return found
 
 
+def _links_of(store: Store) -> dict[tuple[str, str], tuple[str, float]]:
+    """This store's trusted links: (ref, experiment) -> (model id, trusted until)."""
+    links = _links.get(store)
+    return _links.setdefault(store, {}) if links is None else links
+
+
 def _resolve_ids(store: Store, traces: Sequence[Trace]) -> dict[tuple[str, str], str | GenverError]:
     """The links of ``traces`` that are model ids, resolved together: from the ``LINK_TTL``
     cache, the rest in one ``active_model_ids`` call (a request of 100 traces of a busy app with
     1,000 versions has a few ids not looked up in the last ``LINK_TTL``: one by one, at ~0.7 ms
     each, they cost more server CPU than storing those traces). Names and aliases are left to
     ``_resolve_model``."""
-    links = _links.get(store)
-    if links is None:
-        links = _links.setdefault(store, {})
+    links = _links_of(store)
     now = time.monotonic()
     out: dict[tuple[str, str], str | GenverError] = {}
     wanted: dict[str, list[tuple[str, str]]] = {}
@@ -185,10 +187,7 @@ def _resolve_ids(store: Store, traces: Sequence[Trace]) -> dict[tuple[str, str],
         else:
             wanted.setdefault(ref, []).append(key)
     if wanted:
-        try:
-            active = store.active_model_ids(list(wanted))
-        except InvalidArgumentError:  # an id the store refuses: each is looked up alone and named
-            return out
+        active = store.active_model_ids(list(wanted))  # ids shaped as ids: none is refused
         if len(links) + len(wanted) > _LINKS_MAX:
             links.clear()
         for ref, keys in wanted.items():
