@@ -119,3 +119,39 @@ def test_a_rolled_back_append_is_not_remembered(db_uri: str, monkeypatch: pytest
         assert GenverClient(store=store).verify_history().ok
     finally:
         store.close()
+
+
+def test_a_lone_sqlite_writer_appends_in_one_statement_and_falls_back_when_overtaken(
+    tmp_path: object,
+) -> None:
+    """The hot path: after its first entry, a store appends after the head it remembers with one
+    conditional INSERT, reading the head only when another writer got there first."""
+    import sqlalchemy as sa
+
+    uri = f"sqlite:///{tmp_path}/chain.db"
+    store, other = SqlStore(uri), SqlStore(uri, upgrade=False)
+    statements: list[str] = []
+    sa.event.listen(store._engine, "connect", lambda dbapi, _rec: dbapi.set_trace_callback(statements.append))
+    store._engine.dispose()  # new connections, traced
+    try:
+        a = store.create_logged_model(experiment_id="0", name="a").model_id
+        b = store.create_logged_model(experiment_id="0", name="b").model_id
+        statements.clear()
+        store.log_batch(
+            None, metrics=[Metric("acc", 1.0, T0, 0, model_id=a), Metric("acc", 1.0, T0, 0, model_id=b)]
+        )
+        history = [s for s in statements if "model_history" in s]
+        assert [s.split(" (")[0] for s in history] == [
+            "INSERT OR IGNORE INTO model_history",
+            "INSERT INTO model_history",
+        ]
+        other.set_logged_model_tags(a, {"by": "other"})  # overtaken: the remembered head is stale
+        statements.clear()
+        store.set_logged_model_tags(b, {"by": "store"})
+        history = [s for s in statements if "model_history" in s]
+        assert len(history) == 3 and history[1].startswith("SELECT seq, entry_hash")
+        assert [e.seq for e in store.read_history()] == [1, 2, 3, 4, 5, 6]
+        assert GenverClient(store=store).verify_history().ok
+    finally:
+        store.close()
+        other.close()

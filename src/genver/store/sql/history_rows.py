@@ -15,11 +15,14 @@ and inserts them. Writers must not interleave there, or two entries would claim 
 An entry's ``time`` is the store's clock, but never earlier than the entry before it (clocks of
 server replicas drift), so the chain is ordered in time too and "as of t" is well defined.
 
-Hot path, SQLite: the transaction already holds the write lock, so the append reads the head
-(one probe at the right edge of the rowid B-tree) and inserts after it, both on the driver's
-cursor: a plain ``INSERT``, since an ``INSERT ... SELECT`` reading its own table makes SQLite
-stage the row in a temporary table first (that was a quarter of the history's cost on
-``log_metric``).
+Hot path, SQLite: the transaction already holds the write lock, so nothing can append while it
+runs, and everything runs on the driver's cursor. A store remembers the head it last wrote
+(``Head``, as below) and appends its next entry with one ``INSERT OR IGNORE ... VALUES`` whose
+hash column is NULL (a NOT NULL violation, so the row is skipped) unless the row it links to
+still has that hash, and whose number is taken (skipped too) if anything was appended after
+it. When nothing went in, the head is read and the entry written after it. ``VALUES`` with a
+scalar subquery, never an ``INSERT ... SELECT`` reading its own table, which makes SQLite stage
+the row in a temporary table first (that was a quarter of the history's cost on ``log_metric``).
 
 Hot path, PostgreSQL: a store remembers the head it last wrote (``Head``, kept only once its
 transaction committed), and appends its next entry with one conditional ``INSERT ... SELECT ...
@@ -33,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +54,27 @@ CHAIN_LOCK_KEY = 0x67656E7668697374
 _LOCK = sa.text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")
 _HEAD = sa.select(_H.c.seq, _H.c.entry_hash, _H.c.time_ms).order_by(_H.c.seq.desc()).limit(1)
 _INSERT = _H.insert()
-# Canonical JSON (genver.entities.history.canonical_json), the encoder built once.
-_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False).encode
+
+
+def _canonical_encoder() -> Callable[[Any], str]:
+    """Canonical JSON (genver.entities.history.canonical_json), the encoder built once: the C
+    encoder ``json`` itself runs, made here once instead of on every call (that setup was a third
+    of encoding a metric entry), without the cycle check (entries are dicts and lists built here)."""
+    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:  # an interpreter without json's C speedups
+        return encoder.encode
+    iterencode = make(
+        None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, False
+    )
+
+    def encode(value: Any) -> str:
+        return "".join(iterencode(value, 0))
+
+    return encode
+
+
+_ENCODE = _canonical_encoder()
 
 _COLUMNS_ORDER = _COLUMNS = (
     _H.c.seq,
@@ -151,7 +173,7 @@ def append(
     commits. On PostgreSQL the chain's lock is taken here unless the caller holds it
     (``locked``): by the fast statement itself, else before reading the head."""
     if conn.dialect.name != "postgresql":
-        return _append_sqlite(conn, changes, time_ms=time_ms, actor=actor)
+        return _append_sqlite(conn, changes, time_ms=time_ms, actor=actor, known=known)
     if known is not None:
         rows = _rows(changes, known, time_ms, actor)
         if _insert_at_head(conn, rows[0], known.seq):
@@ -168,29 +190,47 @@ def append(
 
 
 _SQLITE_HEAD = "SELECT seq, entry_hash, time_ms FROM model_history ORDER BY seq DESC LIMIT 1"
-_SQLITE_INSERT = (
-    "INSERT INTO model_history (seq, time_ms, actor, model_id, kind, before_json, after_json, "
-    "prev_hash, entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+_SQLITE_INTO = (
+    "INTO model_history (seq, time_ms, actor, model_id, kind, before_json, after_json, prev_hash, "
+    "entry_hash) VALUES (?, ?, ?, ?, ?, ?, ?, ?, "
+)
+_SQLITE_INSERT = "INSERT " + _SQLITE_INTO + "?)"
+# After the known head (seq - 1, prev_hash): the hash is NULL unless that row still has it.
+_SQLITE_INSERT_AT_HEAD = (
+    "INSERT OR IGNORE " + _SQLITE_INTO + "CASE WHEN (SELECT entry_hash FROM model_history WHERE seq = ?) = ? "
+    "THEN ? END)"
 )
 
 
-def _append_sqlite(conn: Connection, changes: Sequence[Change], *, time_ms: int, actor: str) -> Head:
-    """SQLite: read the head and insert after it on the driver's cursor (the transaction holds
-    the database's write lock, so nothing can append in between). Driver errors are raised as
-    SQLAlchemy's, as any other statement's are."""
+def _append_sqlite(
+    conn: Connection, changes: Sequence[Change], *, time_ms: int, actor: str, known: Head | None
+) -> Head:
+    """SQLite: insert after the ``known`` head if it still is the head, else read the head and
+    insert after it, on the driver's cursor (the transaction holds the database's write lock, so
+    nothing can append in between). Driver errors are raised as SQLAlchemy's, as any other
+    statement's are."""
     dbapi = conn.dialect.loaded_dbapi
     cursor = conn.connection.cursor()
-    sql: str = _SQLITE_HEAD
+    sql = _SQLITE_INSERT_AT_HEAD
     try:
-        cursor.execute(sql)
-        row = cursor.fetchone()
-        head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
-        rows = _rows(changes, head, time_ms, actor)
-        sql = _SQLITE_INSERT
-        if len(rows) == 1:
-            cursor.execute(sql, tuple(rows[0].values()))
+        if known is not None and known.seq > 0:
+            rows = _rows(changes, known, time_ms, actor)
+            first = tuple(rows[0].values())
+            cursor.execute(sql, (*first[:-1], known.seq, known.hash, first[-1]))
+            inserted = cursor.rowcount == 1
         else:
-            cursor.executemany(sql, [tuple(r.values()) for r in rows])
+            inserted = False
+        if not inserted:  # another writer appended, or the chain was edited: link to its head
+            sql = _SQLITE_HEAD
+            cursor.execute(sql)
+            row = cursor.fetchone()
+            head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
+            rows = _rows(changes, head, time_ms, actor)
+            sql = _SQLITE_INSERT
+            cursor.execute(sql, tuple(rows[0].values()))
+        if len(rows) > 1:
+            sql = _SQLITE_INSERT
+            cursor.executemany(sql, [tuple(r.values()) for r in rows[1:]])
     except dbapi.Error as e:
         raise DBAPIError.instance(sql, None, e, dbapi.Error) from e
     finally:
