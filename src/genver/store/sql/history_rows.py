@@ -178,14 +178,14 @@ def append(
         rows = _rows(changes, known, time_ms, actor)
         if _insert_at_head(conn, rows[0], known.seq):
             if len(rows) > 1:  # the chain is held: the rest follow the first
-                conn.execute(_INSERT, rows[1:])
+                conn.execute(_INSERT, _dicts(rows[1:]))
             return _head_of(rows[-1])
     if not locked:
         conn.execute(_LOCK)  # (re-entrant: the fast statement may have taken it already)
     row = conn.execute(_HEAD).first()
     head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
     rows = _rows(changes, head, time_ms, actor)
-    conn.execute(_INSERT, rows[0] if len(rows) == 1 else rows)
+    conn.execute(_INSERT, _dicts(rows))
     return _head_of(rows[-1])
 
 
@@ -215,7 +215,7 @@ def _append_sqlite(
     try:
         if known is not None and known.seq > 0:
             rows = _rows(changes, known, time_ms, actor)
-            first = tuple(rows[0].values())
+            first = rows[0]
             cursor.execute(sql, (*first[:-1], known.seq, known.hash, first[-1]))
             inserted = cursor.rowcount == 1
         else:
@@ -227,10 +227,10 @@ def _append_sqlite(
             head = EMPTY if row is None else Head(int(row[0]), row[1], int(row[2]))
             rows = _rows(changes, head, time_ms, actor)
             sql = _SQLITE_INSERT
-            cursor.execute(sql, tuple(rows[0].values()))
+            cursor.execute(sql, rows[0])
         if len(rows) > 1:
             sql = _SQLITE_INSERT
-            cursor.executemany(sql, [tuple(r.values()) for r in rows[1:]])
+            cursor.executemany(sql, rows[1:])
     except dbapi.Error as e:
         raise DBAPIError.instance(sql, None, e, dbapi.Error) from e
     finally:
@@ -238,7 +238,7 @@ def _append_sqlite(
     return _head_of(rows[-1])
 
 
-def _insert_at_head(conn: Connection, row: dict[str, Any], prev_seq: int) -> bool:
+def _insert_at_head(conn: Connection, row: Row, prev_seq: int) -> bool:
     """Run PostgreSQL's conditional insert of ``row`` on the driver's cursor (SQLAlchemy's
     per-execution work was a third of the history's cost on log_metric): whether it inserted.
     The statement is compiled once per dialect, and where its arguments come from is worked out
@@ -248,7 +248,7 @@ def _insert_at_head(conn: Connection, row: dict[str, Any], prev_seq: int) -> boo
     if plan is None:
         plan = _PLANS[dialect.name] = _plan(dialect)
     sql, order = plan
-    values = (*row.values(), prev_seq)  # the columns in _ROW_KEYS order, then prev_seq
+    values = (*row, prev_seq)  # the columns in _ROW_KEYS order, then prev_seq
     args = dict(
         zip(_ARG_NAMES[dialect.name], [values[i] if isinstance(i, int) else i[0] for i in order], strict=True)
     )
@@ -288,12 +288,21 @@ def _plan(dialect: Any) -> tuple[str, list[Any]]:
     return compiled.string, [where[n] if n in where else (literals[n],) for n in names]
 
 
-def _head_of(row: dict[str, Any]) -> Head:
-    return Head(row["seq"], row["entry_hash"], row["time_ms"])
+#: One entry's column values, in _ROW_KEYS order.
+Row = tuple[int, int, str, str, str, str | None, str | None, str, str]
 
 
-def _rows(changes: Sequence[Change], head: Head, time_ms: int, actor: str) -> list[dict[str, Any]]:
-    """The rows of ``changes`` numbered, timed and hashed after ``head``."""
+def _head_of(row: Row) -> Head:
+    return Head(row[0], row[8], row[1])
+
+
+def _dicts(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    return [dict(zip(_ROW_KEYS, row, strict=True)) for row in rows]
+
+
+def _rows(changes: Sequence[Change], head: Head, time_ms: int, actor: str) -> list[Row]:
+    """The rows of ``changes`` numbered, timed and hashed after ``head``, as tuples in
+    ``_ROW_KEYS`` order (the SQLite hot path binds them as they are)."""
     seq, prev, when = head.seq, head.hash, max(time_ms, head.time)
     actor_json, rows = _ENCODE(actor), []  # hashes and kinds are plain ASCII: quoted as they are
     for change in changes:
@@ -307,19 +316,7 @@ def _rows(changes: Sequence[Change], head: Head, time_ms: int, actor: str) -> li
             f'"{change.kind}",{before or "null"},{after or "null"}]'
         )
         digest = hashlib.sha256(content.encode("ascii")).hexdigest()
-        rows.append(
-            {  # in _ROW_KEYS order: _insert_at_head reads the values positionally
-                "seq": seq,
-                "time_ms": when,
-                "actor": actor,
-                "model_id": change.model_id,
-                "kind": change.kind,
-                "before_json": before,
-                "after_json": after,
-                "prev_hash": prev,
-                "entry_hash": digest,
-            }
-        )
+        rows.append((seq, when, actor, change.model_id, change.kind, before, after, prev, digest))
         prev = digest
     return rows
 
