@@ -22,6 +22,24 @@ def test_unreachable_postgres_is_store_unavailable() -> None:
     assert isinstance(info.value, ConnectionError)
 
 
+def test_reads_on_the_drivers_connection_report_an_unreachable_postgres_as_unavailable() -> None:
+    """get / find / by alias check a pooled driver connection out without SQLAlchemy's
+    Connection: a refused connection must still be StoreUnavailableError, naming the host."""
+    store = SqlStore("postgresql://postgres:s3cret@127.0.0.1:1/x", upgrade=False)
+    try:
+        reads = (
+            lambda: store.get_logged_model("m-" + "0" * 32),
+            lambda: store.find_logged_model(experiment_id="0", name="agent"),
+            lambda: store.get_logged_model_by_alias(experiment_id="0", alias="production"),
+        )
+        for read in reads:
+            with pytest.raises(StoreUnavailableError, match="127.0.0.1") as info:
+                read()
+            assert "s3cret" not in str(info.value)
+    finally:
+        store.close()
+
+
 def test_missing_sqlite_folder(tmp_path: Path) -> None:
     missing = tmp_path / "nope"
     with pytest.raises(InvalidArgumentError, match="does not exist") as info:

@@ -79,7 +79,7 @@ class AliasesMixin(SqlBase):
     def get_logged_model_by_alias(self, *, experiment_id: str, alias: str) -> LoggedModel:
         name = check_alias(alias)
         params = {"experiment_id": self._experiment_int(experiment_id), "alias": name}
-        found = self._read(lambda conn: load_model(conn, BY_ALIAS, params))
+        found = self._read_driver(lambda conn: load_model(conn, BY_ALIAS, params))
         if found is None:
             raise NotFoundError(_no_alias(name, experiment_id))
         return found

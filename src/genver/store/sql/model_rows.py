@@ -29,7 +29,7 @@ from sqlalchemy.exc import DBAPIError
 from genver.entities import LoggedModel, LoggedModelStatus, Metric
 from genver.exceptions import NotFoundError
 from genver.store.sql import tables as t
-from genver.store.sql.base import driver_rows
+from genver.store.sql.base import DriverConnection, driver_rows
 from genver.store.sql.functions import as_json, in_json_list, json_list, kv_object
 
 _M = t.logged_models
@@ -151,7 +151,9 @@ _METRICS = (
 )
 
 
-def load_model(conn: Connection, query: sa.Select[Any], params: Mapping[str, Any]) -> LoggedModel | None:
+def load_model(
+    conn: DriverConnection, query: sa.Select[Any], params: Mapping[str, Any]
+) -> LoggedModel | None:
     """The version ``GET_MODEL``, ``FIND_MODEL`` or ``BY_ALIAS`` selects, or None. Read on the
     driver's cursor (no column needs SQLAlchemy's conversion): a third of the cost of a single
     read, which set_active_model(name=...) and alias lookups make on every call."""
@@ -306,7 +308,7 @@ def _decode(value: JsonObject) -> dict[str, Any]:
     return value or {}
 
 
-def _load_metrics(conn: Connection, model_ids: Sequence[str]) -> dict[str, list[Metric]]:
+def _load_metrics(conn: DriverConnection, model_ids: Sequence[str]) -> dict[str, list[Metric]]:
     # On the driver's cursor: SQLAlchemy's per-row fetch was a third of a 100-version page.
     # SQLite keeps NaN as the text 'NaN' (tables.MetricValue), which float() reads back.
     metrics: dict[str, list[Metric]] = {}

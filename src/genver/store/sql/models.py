@@ -131,7 +131,7 @@ class ModelsMixin(SqlBase):
 
     def get_logged_model(self, model_id: str) -> LoggedModel:
         check_id(model_id, "model id")
-        found = self._read(lambda conn: load_model(conn, GET_MODEL, {"model_id": model_id}))
+        found = self._read_driver(lambda conn: load_model(conn, GET_MODEL, {"model_id": model_id}))
         if found is None:
             raise NotFoundError(f"Logged model with ID {model_id!r} not found.")
         return found
@@ -148,7 +148,9 @@ class ModelsMixin(SqlBase):
             raise InvalidArgumentError(f"Invalid version name {name!r}: expected a string.")
         if "\x00" in name:  # no stored name has one (and PostgreSQL cannot even compare it)
             return None
-        return self._read(lambda conn: load_model(conn, FIND_MODEL, {"experiment_id": exp_int, "name": name}))
+        return self._read_driver(
+            lambda conn: load_model(conn, FIND_MODEL, {"experiment_id": exp_int, "name": name})
+        )
 
     def update_logged_model(
         self,
