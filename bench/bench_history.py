@@ -40,7 +40,7 @@ import tempfile
 import time
 import uuid
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import asdict, dataclass, replace
 from typing import Any
 
@@ -99,16 +99,20 @@ def timed_block(calls: int, call: Callable[[], object]) -> tuple[float, float]:
     return (time.perf_counter() - wall) / calls, (time.process_time() - cpu) / calls
 
 
-def paired(block: Callable[[], tuple[float, float]], pairs: int) -> dict[str, Any]:
+def paired(
+    block: Callable[[], tuple[float, float]],
+    pairs: int,
+    on_mode: Callable[[], AbstractContextManager[None]] = history_on,
+) -> dict[str, Any]:
     """Per-call times of on and off blocks, alternated in adjacent pairs (ABBA), and the
     overhead: the median over the pairs of on/off - 1, in CPU time and in wall time."""
     on: list[tuple[float, float]] = []
     off: list[tuple[float, float]] = []
     for i in range(pairs):
-        order = (history_on, history_off) if i % 2 == 0 else (history_off, history_on)
+        order = (on_mode, history_off) if i % 2 == 0 else (history_off, on_mode)
         for mode in order:
             with mode():
-                (on if mode is history_on else off).append(block())
+                (on if mode is on_mode else off).append(block())
     out: dict[str, Any] = {}
     for j, clock in enumerate(("wall", "cpu")):
         ratios = [a[j] / b[j] - 1 for a, b in zip(on, off, strict=True)]
@@ -178,6 +182,58 @@ def one_round(uri: str, sizes: Sizes) -> dict[str, Any]:
     assert report.ok, report.problem
     out["verify"] = {"entries": report.checked, "per_second": report.checked / elapsed}
     client.close()
+    return out
+
+
+@contextmanager
+def entry_not_written() -> Iterator[None]:
+    """The history's Python work alone: each SQLite append builds its entries (JSON, hash) and
+    writes nothing."""
+    from genver.store.sql import history_rows
+
+    append = history_rows._append_sqlite
+
+    def build_only(conn: Any, changes: Any, *, time_ms: int, actor: str, known: Any) -> Any:
+        rows = history_rows._rows(changes, known or history_rows.EMPTY, time_ms, actor)
+        return history_rows._head_of(rows[-1])
+
+    history_rows._append_sqlite = build_only
+    try:
+        yield
+    finally:
+        history_rows._append_sqlite = append
+
+
+def floor_round(sizes: Sizes) -> dict[str, Any]:
+    """``--floor`` (SQLite): log_metric's overhead as built, with the entry built but not
+    written (the Python part), and without the per-version index (the most a lazily maintained
+    one could save), each against the history off on a fresh store."""
+    import sqlalchemy as sa
+
+    from genver.fluent import Genver
+
+    out: dict[str, Any] = {}
+    for variant in ("as built", "entry built, not written", "no per-version index"):
+        with fresh_store(None) as uri:
+            gv = Genver(tracking_uri=uri)
+            gv.set_experiment("bench-history-floor")
+            model = gv.create_external_model(name="bench-metrics-model")
+            if variant == "no per-version index":
+                with gv.client._store._engine.begin() as conn:  # type: ignore[attr-defined]
+                    conn.execute(sa.text("DROP INDEX ix_model_history_model"))
+            gv.start_run()
+            steps = iter(range(10**9))
+
+            def log_one(g: Any = gv, m: str = model.model_id, steps: Iterator[int] = steps) -> None:
+                step = next(steps)
+                g.log_metric("accuracy", step / 1e6, step=step, model_id=m)
+
+            for _ in range(20):
+                log_one()
+            on_mode = entry_not_written if variant == "entry built, not written" else history_on
+            out[variant] = paired(lambda: timed_block(sizes.block, log_one), sizes.pairs, on_mode)
+            gv.end_run()
+            gv.client.close()
     return out
 
 
@@ -275,6 +331,38 @@ def against_baseline(baseline: str, rounds: int, creates: int, metrics: int) -> 
     return rows
 
 
+def run_floor(sizes: Sizes, json_path: str | None) -> None:
+    """Short blocks and many pairs: the variants differ by a few percent."""
+    sizes = replace(sizes, block=max(sizes.block // 4, 10), pairs=sizes.pairs * 4)
+    log = RunLog(asdict(sizes), sizes.rounds, "median")
+    rounds = []
+    for r in range(sizes.rounds):
+        rounds.append(floor_round(sizes))
+        print(f"round {r + 1}/{sizes.rounds} done", flush=True)
+    log.finish()
+    rows = [["log_metric(model_id=...) in a run (SQLite)", "history on", "history off", "overhead (CPU)"]]
+    for variant in rounds[0]:
+
+        def med(clock: str, key: str, v: str = variant) -> float:
+            return statistics.median(x[v][clock][key] for x in rounds)
+
+        rows.append(
+            [
+                variant,
+                f"{fmt(med('cpu', 'on_us'))} us",
+                f"{fmt(med('cpu', 'off_us'))} us",
+                f"{med('cpu', 'overhead') * 100:+.1f} %",
+            ]
+        )
+    print_table(rows)
+    if json_path:
+        from importlib.metadata import version
+
+        payload = log.json_head({"genver": version("genver")})
+        payload.update(backend="sqlite", floor=rounds, table=rows)
+        write_json(json_path, payload)
+
+
 def main(argv: list[str] | None = None) -> None:
     if argv is None and len(sys.argv) > 1 and sys.argv[1] == "--worker-writes":
         writes_worker(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]))
@@ -288,11 +376,19 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--json", metavar="PATH", help="write the results as JSON")
     p.add_argument("--baseline-src", metavar="DIR", help="also compare with the genver source tree in DIR")
     p.add_argument("--baseline-rounds", type=int, default=8, help="subprocess pairs for --baseline-src")
+    p.add_argument(
+        "--floor",
+        action="store_true",
+        help="SQLite: split log_metric's overhead (Python part, per-version index) and exit",
+    )
     args = p.parse_args(argv)
     sizes = Sizes.quick() if args.quick else Sizes()
     for field in ("rounds", "block", "pairs"):
         if getattr(args, field) is not None:
             sizes = replace(sizes, **{field: getattr(args, field)})
+    if args.floor:
+        run_floor(sizes, args.json)
+        return
     log = RunLog(asdict(sizes), sizes.rounds, "median")
     backend = "postgresql" if args.postgres_uri else "sqlite"
     rounds = []
