@@ -91,3 +91,24 @@ def test_postgres_password_is_hidden(pg_shared_uri: str) -> None:
         assert store.get_experiment("0").name == "Default"
     finally:
         store.close()
+
+
+def test_sqlite_connections_use_wal_and_checkpoint_rarely_and_close_folds_the_wal(tmp_path: Path) -> None:
+    from genver.store.sql.engine import SQLITE_WAL_CHECKPOINT_PAGES
+
+    db = tmp_path / "t.db"
+    store = SqlStore(f"sqlite:///{db}")
+    with store._engine.connect() as conn:
+        pragmas = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar() for p in ("journal_mode", "synchronous")}
+        checkpoint = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar()
+    assert pragmas == {"journal_mode": "wal", "synchronous": 1}  # 1: NORMAL
+    assert checkpoint == SQLITE_WAL_CHECKPOINT_PAGES == 10_000
+    model = store.create_logged_model(experiment_id="0", name="agent").model_id
+    store.close()
+    wal = tmp_path / "t.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # the last close checkpointed it
+    reopened = SqlStore(f"sqlite:///{db}", upgrade=False)
+    try:
+        assert reopened.get_logged_model(model).name == "agent"
+    finally:
+        reopened.close()
