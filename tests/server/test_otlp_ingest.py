@@ -541,6 +541,17 @@ def test_links_by_model_id_are_checked_together_once_per_request(
     stored = {t.info.trace_id: t.info.model_id for t in sql_store.search_traces(experiment_ids=["0"])}
     assert stored == {f"tr-{i + 1:032x}": r for i, r in enumerate(refs[:6])}
 
+    looked_up: list[str] = []
+    real_look_up = ingest._look_up_model
+
+    def count(store: Any, ref: str, experiment_id: str) -> Any:
+        looked_up.append(ref)
+        return real_look_up(store, ref, experiment_id)
+
+    monkeypatch.setattr(ingest, "_look_up_model", count)
+    assert send(50, [unknown] * 5).partial_success.rejected_spans == 5
+    assert looked_up == [unknown]  # refused once for the batch, not once per trace
+    asked.pop()
     assert not send(100, ids).HasField("partial_success")
     assert len(asked) == 1  # all trusted for LINK_TTL
     clock[0] += ingest.LINK_TTL + 1

@@ -175,7 +175,7 @@ def _resolve_ids(store: Store, traces: Sequence[Trace]) -> dict[tuple[str, str],
     links = _links_of(store)
     now = time.monotonic()
     out: dict[tuple[str, str], str | GenverError] = {}
-    wanted: dict[str, list[tuple[str, str]]] = {}
+    wanted: dict[str, dict[tuple[str, str], None]] = {}  # id -> its (ref, experiment) keys, once each
     for trace in traces:
         ref = trace.info.model_id
         if ref is None or not MODEL_ID.fullmatch(ref):
@@ -185,7 +185,7 @@ def _resolve_ids(store: Store, traces: Sequence[Trace]) -> dict[tuple[str, str],
         if hit is not None and hit[1] > now:
             out[key] = hit[0]
         else:
-            wanted.setdefault(ref, []).append(key)
+            wanted.setdefault(ref, {})[key] = None
     if wanted:
         active = store.active_model_ids(list(wanted))  # ids shaped as ids: none is refused
         if len(links) + len(wanted) > _LINKS_MAX:
