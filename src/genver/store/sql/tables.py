@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from genver.store.sql.functions import KV_INDEX_BYTES
+from genver.store.sql.functions import fits_kv_index
 
 
 class MetricValue(sa.types.TypeDecorator[float]):
@@ -187,9 +187,9 @@ logged_model_latest_metrics = sa.Table(
 # (filters.kv_in), answered from a (key, value, owner) index without touching the table.
 # On PostgreSQL a B-tree entry is limited to ~2.7 kB and param/tag values are longer text, so
 # there the (key, value, owner) indexes of params and tags hold the values of at most
-# KV_INDEX_BYTES bytes (revision 0014, partial; filters.kv_select says so for values that fit),
-# beside a (key, owner) index (0004). latest_metrics values are floats: one index on both.
-_FITS: dict[str, Any] = {"postgresql_where": sa.text(f"octet_length(value) <= {KV_INDEX_BYTES}")}
+# functions.KV_INDEX_BYTES bytes (revision 0014, partial: ``fits_kv_index`` is the predicate,
+# which filters.kv_select adds for values that fit), beside a (key, owner) index (0004). latest_metrics values are floats: one index on both.
+_FITS: dict[str, Any] = {"postgresql_where": fits_kv_index(sa.literal_column("value"))}
 sa.Index(
     "ix_logged_models_exp_active",
     logged_models.c.experiment_id,
