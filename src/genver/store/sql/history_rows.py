@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +44,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 
-from genver.entities.history import GENESIS_HASH, HistoryEntry
+from genver.entities.history import GENESIS_HASH, HistoryEntry, canonical_json
 from genver.store.sql import tables as t
 
 _H = t.model_history
@@ -55,26 +55,6 @@ _LOCK = sa.text(f"SELECT pg_advisory_xact_lock({CHAIN_LOCK_KEY})")
 _HEAD = sa.select(_H.c.seq, _H.c.entry_hash, _H.c.time_ms).order_by(_H.c.seq.desc()).limit(1)
 _INSERT = _H.insert()
 
-
-def _canonical_encoder() -> Callable[[Any], str]:
-    """Canonical JSON (genver.entities.history.canonical_json), the encoder built once: the C
-    encoder ``json`` itself runs, made here once instead of on every call (that setup was a third
-    of encoding a metric entry), without the cycle check (entries are dicts and lists built here)."""
-    encoder = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
-    make = getattr(json.encoder, "c_make_encoder", None)
-    if make is None:  # an interpreter without json's C speedups
-        return encoder.encode
-    iterencode = make(
-        None, encoder.default, json.encoder.encode_basestring_ascii, None, ":", ",", True, False, False
-    )
-
-    def encode(value: Any) -> str:
-        return "".join(iterencode(value, 0))
-
-    return encode
-
-
-_ENCODE = _canonical_encoder()
 
 _COLUMNS_ORDER = _COLUMNS = (
     _H.c.seq,
@@ -304,15 +284,15 @@ def _rows(changes: Sequence[Change], head: Head, time_ms: int, actor: str) -> li
     """The rows of ``changes`` numbered, timed and hashed after ``head``, as tuples in
     ``_ROW_KEYS`` order (the SQLite hot path binds them as they are)."""
     seq, prev, when = head.seq, head.hash, max(time_ms, head.time)
-    actor_json, rows = _ENCODE(actor), []  # hashes and kinds are plain ASCII: quoted as they are
+    actor_json, rows = canonical_json(actor), []  # hashes and kinds are plain ASCII: quoted as they are
     for change in changes:
         seq += 1
-        before = None if change.before is None else _ENCODE(change.before)
-        after = None if change.after is None else _ENCODE(change.after)
+        before = None if change.before is None else canonical_json(change.before)
+        after = None if change.after is None else canonical_json(change.after)
         # The canonical JSON of [seq, prev_hash, time, actor, model_id, kind, before, after],
         # written from its parts (entities.history.entry_hash gives the same digest).
         content = (
-            f'[{seq},"{prev}",{when},{actor_json},{_ENCODE(change.model_id)},'
+            f'[{seq},"{prev}",{when},{actor_json},{canonical_json(change.model_id)},'
             f'"{change.kind}",{before or "null"},{after or "null"}]'
         )
         digest = hashlib.sha256(content.encode("ascii")).hexdigest()
